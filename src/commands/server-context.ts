@@ -66,6 +66,9 @@ export interface ServerStats {
   readonly keyspaceMisses: number;
   readonly totalNetInputBytes: number;
   readonly totalNetOutputBytes: number;
+  /** Error replies sent, in total and per error code (first word: ERR, WRONGTYPE...; INFO errorstats). */
+  readonly totalErrorReplies: number;
+  readonly errorReplies: ReadonlyMap<string, number>;
   /** Per command name: calls, microseconds spent, rejected, failed (INFO commandstats). */
   readonly commands: ReadonlyMap<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** CONFIG RESETSTAT. */

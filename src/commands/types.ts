@@ -52,9 +52,17 @@ export interface DataContext {
   readonly resp: 2 | 3;
 }
 
-export type DataHandler = (ctx: DataContext, argv: readonly string[]) => Reply;
+/**
+ * Returned by a blocking command (BLPOP, BLMOVE, BZPOPMIN...) when it cannot be served now. The server
+ * parks the client on the command's keys and runs the command again when one of them is written, or
+ * answers the timeout reply. Nothing was changed in the keyspace.
+ */
+export const WOULD_BLOCK: unique symbol = Symbol('would-block');
+export type WouldBlock = typeof WOULD_BLOCK;
 
-interface CommandBase {
+export type DataHandler = (ctx: DataContext, argv: readonly string[]) => Reply | WouldBlock;
+
+export interface CommandBase {
   /** Lower-case name, e.g. `set`; for a subcommand `config|get` style is NOT used: name is `get`. */
   readonly name: string;
   /** Redis arity: N means exactly N arguments including the name; -N means at least N. */
@@ -70,6 +78,8 @@ interface CommandBase {
   readonly summary: string;
   readonly since: string;
   readonly group: string;
+  /** COMMAND INFO tips, e.g. `request_policy:all_shards`, `nondeterministic_output`. */
+  readonly tips?: readonly string[];
 }
 
 export interface DataCommand extends CommandBase {

@@ -1,0 +1,172 @@
+// Argument parsing and value lookup shared by the hash, list, set and sorted-set commands, with
+// Redis 7.0's exact error texts.
+
+import { ErrorReply, type Reply } from '../resp/reply.js';
+import { NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, wrongArity } from '../resp/errors.js';
+import { parseInt64 } from '../store/numbers.js';
+import { parseLongDouble } from '../store/numbers.js';
+import type { CollectionValue } from '../store/value.js';
+import type { DataContext } from './types.js';
+
+export const ERR_SYNTAX = new ErrorReply(SYNTAX);
+export const ERR_NOT_INTEGER = new ErrorReply(NOT_INTEGER);
+export const ERR_NOT_FLOAT = new ErrorReply(NOT_FLOAT);
+export const ERR_WRONGTYPE = new ErrorReply(WRONGTYPE);
+export const ERR_OUT_OF_RANGE = new ErrorReply('ERR value is out of range');
+export const ERR_NOT_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
+
+export function arityError(name: string): ErrorReply {
+  return new ErrorReply(wrongArity(name));
+}
+
+/** Case-insensitive comparison of an argument with an upper-case keyword. */
+export function isWord(arg: string | undefined, word: string): boolean {
+  return arg !== undefined && arg.length === word.length && arg.toUpperCase() === word;
+}
+
+/** C's LONG_MAX as a double (the limit of Redis's `long` arguments). */
+const LONG_MAX = 9223372036854775807;
+
+/** Redis's getLongLongFromObject: an int64 argument (as a JS number, beyond 2^53 rounded), or null. */
+export function parseInteger(arg: string): number | null {
+  const n = parseInt64(arg);
+  return n === null ? null : Number(n);
+}
+
+/** getRangeLongFromObjectOrReply: an integer in [min, max], else `message` (or the not-an-integer error). */
+export function parseIntegerInRange(arg: string, min: number, max: number, message: ErrorReply): number | ErrorReply {
+  const n = parseInteger(arg);
+  if (n === null) return ERR_NOT_INTEGER;
+  return n < min || n > max ? message : n;
+}
+
+/** getPositiveLongFromObjectOrReply: 0 or more. */
+export function parseNonNegative(arg: string, message = ERR_NOT_POSITIVE): number | ErrorReply {
+  return parseIntegerInRange(arg, 0, LONG_MAX, message);
+}
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INFINITY = /^[+-]?inf(?:inity)?$/i;
+
+function strtod(text: string): number | null {
+  if (INFINITY.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  if (!DECIMAL.test(text)) return null;
+  return Number(text);
+}
+
+/**
+ * Redis's getDoubleFromObject: the whole argument must be a number (no spaces, no NaN); an overflow
+ * to infinity or an underflow to zero is refused, as strtod's ERANGE is.
+ */
+export function parseDouble(arg: string): number | null {
+  const value = strtod(arg);
+  if (value === null) return null;
+  if (!Number.isFinite(value) && !INFINITY.test(arg)) return null;
+  if (value === 0 && /[1-9]/.test(arg.replace(/[eE].*$/, ''))) return null;
+  return value;
+}
+
+/**
+ * strtod as zslParseRange uses it: leading spaces allowed, empty text is 0, overflow gives infinity,
+ * only NaN and trailing garbage are refused.
+ */
+export function parseDoubleLoose(arg: string): number | null {
+  const text = arg.replace(/^[ \t\n\v\f\r]+/, '');
+  if (text === '') return 0;
+  const value = strtod(text);
+  return value === null || Number.isNaN(value) ? null : value;
+}
+
+/** Blocking timeouts: seconds as a (long double) float, validated as Redis 7.0 does. Returns ms. */
+export function parseTimeoutMs(arg: string): number | ErrorReply {
+  const parsed = parseLongDouble(arg);
+  if (parsed === null) return new ErrorReply('ERR timeout is not a float or out of range');
+  const seconds = typeof parsed === 'number' ? parsed : Number(arg);
+  const ms = seconds * 1000;
+  if (ms > LONG_MAX) return new ErrorReply('ERR timeout is out of range');
+  const rounded = Math.ceil(ms);
+  if (rounded < 0) return new ErrorReply('ERR timeout is negative');
+  return rounded;
+}
+
+/** SCAN-family cursor (strtoull, unsigned 64-bit). */
+export function parseCursor(arg: string): number | ErrorReply {
+  if (!/^\d+$/.test(arg) || (arg.length >= 20 && BigInt(arg) > 18446744073709551615n)) {
+    return new ErrorReply('ERR invalid cursor');
+  }
+  return Number(arg);
+}
+
+export interface ScanOptions {
+  readonly match: string | null;
+  readonly count: number;
+}
+
+/** `[MATCH pattern] [COUNT count]` from argv[from] on. */
+export function parseScanOptions(argv: readonly string[], from: number): ScanOptions | ErrorReply {
+  let match: string | null = null;
+  let count = 10;
+  for (let i = from; i < argv.length; i += 2) {
+    const value = argv[i + 1];
+    if (value === undefined) return ERR_SYNTAX;
+    if (isWord(argv[i], 'COUNT')) {
+      const n = parseInteger(value);
+      if (n === null) return ERR_NOT_INTEGER;
+      if (n < 1) return ERR_SYNTAX;
+      count = n;
+    } else if (isWord(argv[i], 'MATCH')) {
+      match = value === '*' ? null : value;
+    } else {
+      return ERR_SYNTAX;
+    }
+  }
+  return { match, count };
+}
+
+/** The empty SCAN reply for a missing key. */
+export function emptyScan(): Reply {
+  return ['0', []];
+}
+
+/**
+ * The live value of `key` if it is an instance of `kind`; undefined when absent; the WRONGTYPE error
+ * when it holds something else. `forWrite` drops a key whose time has passed first.
+ */
+export function lookup<T extends CollectionValue>(
+  ctx: DataContext,
+  key: string,
+  kind: abstract new (...args: never[]) => T,
+  forWrite: boolean,
+): T | undefined | ErrorReply {
+  const value = forWrite ? ctx.db.getForWrite(key, ctx.nowMs) : ctx.db.get(key, ctx.nowMs);
+  if (value === undefined) return undefined;
+  return value instanceof kind ? value : ERR_WRONGTYPE;
+}
+
+/** After an in-place change: delete the key if the collection is now empty, else account for it. */
+export function afterChange(ctx: DataContext, key: string, size: number): void {
+  if (size === 0) ctx.db.delete(key, ctx.nowMs);
+  else ctx.db.touched(key);
+}
+
+/** numkeys for commands with movable keys: the keys' argv indexes, clamped to what argv holds. */
+export function numkeysPositions(argv: readonly string[], numkeysIndex: number, extraFirst: number[] = []): number[] {
+  const n = parseInteger(argv[numkeysIndex] ?? '');
+  const keys = [...extraFirst];
+  if (n === null || n < 1) return keys;
+  for (let i = 0; i < n && numkeysIndex + 1 + i < argv.length; i++) keys.push(numkeysIndex + 1 + i);
+  return keys;
+}
+
+/** Distinct random indexes in [0, size), `count` < size, picked with ctx.random (partial Fisher-Yates). */
+export function distinctRandomIndexes(random: () => number, size: number, count: number): number[] {
+  const chosen = new Map<number, number>();
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (size - i));
+    const atJ = chosen.get(j) ?? j;
+    chosen.set(j, chosen.get(i) ?? i);
+    out.push(atJ);
+  }
+  return out;
+}

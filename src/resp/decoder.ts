@@ -1,0 +1,309 @@
+// Incremental request decoder: bytes from a client -> argv (latin1 strings), one command at a time.
+//
+// A port of Redis 7.0's processMultibulkBuffer / processInlineBuffer (networking.c), with the same
+// limits and the same error texts, so hostile input gets exactly what Redis would answer. It scans
+// each chunk in place; only an incomplete tail is kept (and joined to the next chunk). Bulk payloads
+// of 32 KiB or more that span chunks are copied once, into a Buffer of their declared length.
+//
+// The caller feeds a chunk and then calls next() until it returns null, running each command before
+// asking for the next one: whether the client is authenticated may change between two commands of one
+// chunk, and the limits for unauthenticated clients depend on it (as in Redis).
+
+import { constants as bufferConstants } from 'node:buffer';
+import * as errors from './errors.js';
+
+declare global {
+  interface Buffer {
+    /** Node's fast latin1 decoder (undocumented but stable; what toString('latin1') calls). */
+    latin1Slice(start?: number, end?: number): string;
+    /** Node's fast latin1 encoder: writes the string's chars as bytes at offset; returns bytes written. */
+    latin1Write(value: string, offset?: number, length?: number): number;
+  }
+}
+
+/** A framing error: the reply is written, then the connection is closed (Redis setProtocolError). */
+export class ProtocolError {
+  constructor(readonly message: string) {}
+}
+
+export interface DecoderLimits {
+  /** proto-max-bulk-len: the largest bulk argument, in bytes (Redis default 512 MiB). */
+  readonly bulkBytesMax: number;
+}
+
+/** Redis PROTO_INLINE_MAX_SIZE: an inline request or a count line longer than this is refused. */
+export const INLINE_BYTES_MAX = 64 * 1024;
+/** Redis PROTO_MBULK_BIG_ARG: from this size a bulk is read straight into its own Buffer. */
+const BIG_BULK_BYTES = 32 * 1024;
+/** Redis's limits before AUTH when a password is required (networking.c authRequired). */
+const UNAUTH_ARGS_MAX = 10;
+const UNAUTH_BULK_BYTES_MAX = 16384;
+/** processMultibulkBuffer refuses counts above INT_MAX. */
+const MULTIBULK_COUNT_MAX = 2147483647;
+/** V8 cannot make a longer string; a larger bulk is refused as an invalid length. */
+const STRING_CHARS_MAX = bufferConstants.MAX_STRING_LENGTH;
+
+const CR = 13;
+const LF = 10;
+const EMPTY = Buffer.alloc(0);
+
+export class RequestDecoder {
+  /** Bytes not yet consumed are buffer[position..]. */
+  private buffer: Buffer = EMPTY;
+  private position = 0;
+  /** Arguments still to read of the open multibulk request (0: none open). */
+  private argsLeft = 0;
+  private args: string[] = [];
+  /** Payload bytes of `args` so far (counted against the query buffer limit). */
+  private argsBytes = 0;
+  /** Declared length of the bulk whose `$len` line was read and whose payload is awaited; -1: none. */
+  private bulkLength = -1;
+  /** For a big bulk spanning chunks: its payload plus CRLF, filled as chunks arrive. */
+  private bigBulk: Buffer | null = null;
+  private bigBulkFilled = 0;
+
+  constructor(private readonly limits: DecoderLimits) {}
+
+  /** Adds a chunk read from the socket. */
+  feed(chunk: Buffer): void {
+    if (this.position < this.buffer.length) {
+      this.buffer = Buffer.concat([this.buffer.subarray(this.position), chunk]);
+    } else {
+      this.buffer = chunk;
+    }
+    this.position = 0;
+  }
+
+  /**
+   * The next complete request, null when more bytes are needed, or a ProtocolError (after which the
+   * decoder must not be used again). `authRequired`: the client must still authenticate.
+   */
+  next(authRequired: boolean): string[] | ProtocolError | null {
+    for (;;) {
+      if (this.argsLeft === 0) {
+        if (this.position >= this.buffer.length) return null;
+        if (this.buffer[this.position] !== 42 /* '*' */) {
+          const argv = this.nextInline();
+          if (argv === null || argv instanceof ProtocolError) return argv;
+          if (argv.length === 0) continue; // empty lines are ignored
+          return argv;
+        }
+        const opened = this.openMultibulk(authRequired);
+        if (opened !== true) return opened;
+        if (this.argsLeft === 0) continue; // `*0` and `*-1` are ignored
+      }
+      const done = this.readArgs(authRequired);
+      if (done !== true) return done;
+      const argv = this.args;
+      this.args = [];
+      this.argsBytes = 0;
+      return argv;
+    }
+  }
+
+  /** Bytes held for the request being received (Redis's query buffer length, for limits and CLIENT LIST). */
+  bufferedBytes(): number {
+    return this.buffer.length - this.position + this.argsBytes + this.bigBulkFilled;
+  }
+
+  /** Reads `*<count>\r\n`. True when done (argsLeft set), else null (need more) or an error. */
+  private openMultibulk(authRequired: boolean): true | ProtocolError | null {
+    const buffer = this.buffer;
+    const start = this.position;
+    const cr = buffer.indexOf(CR, start);
+    if (cr === -1) {
+      if (buffer.length - start > INLINE_BYTES_MAX) return new ProtocolError(errors.PROTO_TOO_BIG_MBULK_COUNT);
+      return null;
+    }
+    if (cr + 1 >= buffer.length) return null; // the LF is not here yet
+    const count = parseInteger(buffer, start + 1, cr);
+    if (Number.isNaN(count) || count > MULTIBULK_COUNT_MAX) {
+      return new ProtocolError(errors.PROTO_INVALID_MULTIBULK_LENGTH);
+    }
+    if (count > UNAUTH_ARGS_MAX && authRequired) return new ProtocolError(errors.PROTO_UNAUTH_MULTIBULK_LENGTH);
+    this.position = cr + 2;
+    this.argsLeft = count > 0 ? count : 0;
+    return true;
+  }
+
+  /** Reads the arguments of the open multibulk. True when all are read, else null or an error. */
+  private readArgs(authRequired: boolean): true | ProtocolError | null {
+    while (this.argsLeft > 0) {
+      if (this.bulkLength === -1) {
+        const header = this.readBulkHeader(authRequired);
+        if (header !== true) return header;
+      }
+      const length = this.bulkLength;
+      let arg: string;
+      if (this.bigBulk !== null) {
+        if (!this.fillBigBulk()) return null;
+        arg = this.bigBulk.latin1Slice(0, length);
+        this.bigBulk = null;
+        this.bigBulkFilled = 0;
+      } else {
+        const available = this.buffer.length - this.position;
+        if (available < length + 2) {
+          if (length >= BIG_BULK_BYTES) {
+            this.bigBulk = Buffer.allocUnsafe(length + 2);
+            this.fillBigBulk();
+          }
+          return null;
+        }
+        arg = this.buffer.latin1Slice(this.position, this.position + length);
+        this.position += length + 2; // like Redis, the CRLF after a payload is skipped unchecked
+      }
+      this.args.push(arg);
+      this.argsBytes += length;
+      this.bulkLength = -1;
+      this.argsLeft--;
+    }
+    return true;
+  }
+
+  /** Reads `$<len>\r\n` into bulkLength. True when done, else null or an error. */
+  private readBulkHeader(authRequired: boolean): true | ProtocolError | null {
+    const buffer = this.buffer;
+    const start = this.position;
+    const cr = buffer.indexOf(CR, start);
+    if (cr === -1) {
+      if (buffer.length - start > INLINE_BYTES_MAX) return new ProtocolError(errors.PROTO_TOO_BIG_BULK_COUNT);
+      return null;
+    }
+    if (cr + 1 >= buffer.length) return null;
+    if (buffer[start] !== 36 /* '$' */) {
+      return new ProtocolError(errors.protoExpectedDollar(String.fromCharCode(buffer[start]!)));
+    }
+    const length = parseInteger(buffer, start + 1, cr);
+    if (Number.isNaN(length) || length < 0 || length > this.limits.bulkBytesMax || length > STRING_CHARS_MAX) {
+      return new ProtocolError(errors.PROTO_INVALID_BULK_LENGTH);
+    }
+    if (length > UNAUTH_BULK_BYTES_MAX && authRequired) return new ProtocolError(errors.PROTO_UNAUTH_BULK_LENGTH);
+    this.position = cr + 2;
+    this.bulkLength = length;
+    return true;
+  }
+
+  /** Copies available bytes into the big bulk; true once it holds its payload and CRLF. */
+  private fillBigBulk(): boolean {
+    const big = this.bigBulk!;
+    const copied = this.buffer.copy(big, this.bigBulkFilled, this.position);
+    this.bigBulkFilled += copied;
+    this.position += copied;
+    return this.bigBulkFilled === big.length;
+  }
+
+  /** An inline request: one line split as sdssplitargs does. */
+  private nextInline(): string[] | ProtocolError | null {
+    const buffer = this.buffer;
+    const start = this.position;
+    const lf = buffer.indexOf(LF, start);
+    if (lf === -1) {
+      if (buffer.length - start > INLINE_BYTES_MAX) return new ProtocolError(errors.PROTO_TOO_BIG_INLINE);
+      return null;
+    }
+    const end = lf > start && buffer[lf - 1] === CR ? lf - 1 : lf;
+    this.position = lf + 1;
+    const argv = splitArgs(buffer.latin1Slice(start, end));
+    return argv === null ? new ProtocolError(errors.PROTO_UNBALANCED_QUOTES) : argv;
+  }
+}
+
+/**
+ * Redis's string2ll over buffer[start..end): optional '-', no '+', no leading zeros, no spaces, at
+ * most 20 chars. NaN when invalid. Beyond 2^53 the value is approximate, which no limit here minds.
+ */
+export function parseInteger(buffer: Buffer, start: number, end: number): number {
+  const length = end - start;
+  if (length === 0 || length > 20) return NaN;
+  if (length === 1 && buffer[start] === 48) return 0;
+  let i = start;
+  let negative = false;
+  if (buffer[i] === 45 /* '-' */) {
+    negative = true;
+    i++;
+    if (i === end) return NaN;
+  }
+  let c = buffer[i]!;
+  if (c < 49 || c > 57) return NaN; // first digit 1-9
+  let value = c - 48;
+  for (i++; i < end; i++) {
+    c = buffer[i]!;
+    if (c < 48 || c > 57) return NaN;
+    value = value * 10 + (c - 48);
+  }
+  if (value > 9223372036854775807) return NaN; // int64 overflow
+  return negative ? -value : value;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13); // C isspace: space \t \n \v \f \r
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
+
+/**
+ * Redis's sdssplitargs: words split on spaces; "double quotes" with \xHH and \n \r \t \b \a escapes;
+ * 'single quotes' with \' only; a closing quote must be followed by a space or the end. A NUL byte
+ * ends the line (it is a C string in Redis). Returns null for unbalanced quotes.
+ */
+export function splitArgs(line: string): string[] | null {
+  const n = line.length;
+  const at = (i: number): number => (i < n ? line.charCodeAt(i) : 0);
+  const args: string[] = [];
+  let p = 0;
+  for (;;) {
+    while (p < n && isSpace(at(p))) p++;
+    if (at(p) === 0) return args;
+    let inDouble = false;
+    let inSingle = false;
+    let current = '';
+    for (let done = false; !done; ) {
+      const c = at(p);
+      if (inDouble) {
+        if (c === 0) return null;
+        if (c === 92 && at(p + 1) === 120 && isHexDigit(at(p + 2)) && isHexDigit(at(p + 3))) {
+          current += String.fromCharCode(hexValue(at(p + 2)) * 16 + hexValue(at(p + 3)));
+          p += 3;
+        } else if (c === 92 && at(p + 1) !== 0) {
+          p++;
+          const escaped = line[p]!;
+          current += ESCAPES[escaped] ?? escaped;
+        } else if (c === 34) {
+          if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
+          done = true;
+        } else {
+          current += line[p];
+        }
+      } else if (inSingle) {
+        if (c === 0) return null;
+        if (c === 92 && at(p + 1) === 39) {
+          p++;
+          current += "'";
+        } else if (c === 39) {
+          if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
+          done = true;
+        } else {
+          current += line[p];
+        }
+      } else if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0) {
+        done = true;
+      } else if (c === 34) {
+        inDouble = true;
+      } else if (c === 39) {
+        inSingle = true;
+      } else {
+        current += line[p];
+      }
+      if (c !== 0) p++;
+    }
+    args.push(current);
+  }
+}

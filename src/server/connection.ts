@@ -1,0 +1,288 @@
+// One client connection: its Session state, its request decoder and its replies.
+//
+// Requests of a chunk run one after the other; their replies collect in one ReplyWriter and leave
+// in one socket write at the end of the chunk. A command may answer with a Promise: its reply keeps
+// its place and later replies wait behind it (a FIFO of pending replies, bounded). Backpressure:
+// when the socket holds more than OUTPUT_PAUSE_BYTES unsent, the connection stops reading and
+// running requests until the socket drains, so a client that never reads cannot grow the server.
+
+import type { Socket } from 'node:net';
+import type { ServerApi, ServerContext, Session } from '../commands/server-context.js';
+import { ProtocolError, RequestDecoder } from '../resp/decoder.js';
+import { ReplyWriter, type Protocol } from '../resp/encoder.js';
+import { ErrorReply, type Reply } from '../resp/reply.js';
+import type { OutputBufferLimit } from './config.js';
+import type { Dispatcher, DispatchClient } from './dispatch.js';
+import type { Logger } from './logger.js';
+import type { Stats } from './stats.js';
+
+/** Unsent bytes in the socket above which the connection stops reading. */
+export const OUTPUT_PAUSE_BYTES = 256 * 1024;
+/** Replies waiting behind an asynchronous one; past this, requests wait in the input buffer. */
+const PENDING_REPLIES_MAX = 1024;
+
+/** What a connection needs from the server. */
+export interface ConnectionHost {
+  readonly api: ServerApi;
+  readonly dispatcher: Dispatcher;
+  readonly stats: Stats;
+  readonly logger: Logger;
+  passwordRequired(): boolean;
+  bulkBytesMax(): number;
+  queryBufferBytesMax(): number;
+  outputLimit(): OutputBufferLimit;
+  nowMs(): number;
+  /** Called once when the connection is closed. */
+  connectionClosed(connection: Connection): void;
+}
+
+interface PendingReply {
+  done: boolean;
+  reply: Reply;
+  readonly resp: Protocol;
+}
+
+export class Connection implements Session, DispatchClient {
+  resp: Protocol = 2;
+  name = '';
+  libName = '';
+  libVer = '';
+  authenticated: boolean;
+  readonlyMode = false;
+  asking = false;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly createdAtMs: number;
+  lastInteractionMs: number;
+  lastCommand = 'NULL';
+  readonly context: ServerContext;
+  readonly session: Session = this;
+
+  private readonly decoder: RequestDecoder;
+  private readonly writer = new ReplyWriter();
+  /** Replies in request order, from the first one still awaited; empty when nothing is awaited. */
+  private pending: PendingReply[] = [];
+  /** Stop running requests: QUIT, a protocol error, or a kill. */
+  private closing = false;
+  private closed = false;
+  private outputPaused = false;
+  /** Since when the output has been above the soft limit (0: it is not). */
+  private softLimitSinceMs = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.authenticated = !host.passwordRequired();
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    this.createdAtMs = host.nowMs();
+    this.lastInteractionMs = this.createdAtMs;
+    this.context = { session: this, server: host.api };
+    this.decoder = new RequestDecoder({ bulkBytesMax: host.bulkBytesMax() });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (error) => host.logger.debug('client socket error', { id, error: error.message }));
+    socket.on('close', () => this.onClose());
+  }
+
+  // ---------------------------------------------------------------- Session
+
+  queryBufferBytes(): number {
+    return this.decoder.bufferedBytes();
+  }
+  outputBufferBytes(): number {
+    return this.socket.writableLength + this.writer.size();
+  }
+  subscriptionCount(): number {
+    return 0;
+  }
+  patternCount(): number {
+    return 0;
+  }
+  inMulti(): boolean {
+    return false;
+  }
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+  kill(): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.closed = true;
+    this.socket.destroy();
+  }
+  reset(): void {
+    this.resp = 2;
+    this.name = '';
+    this.authenticated = !this.host.passwordRequired();
+    this.readonlyMode = false;
+    this.asking = false;
+  }
+
+  // ---------------------------------------------------------------- server side
+
+  /** Idle time for `timeout`, and the output soft limit, checked by the server's cron. */
+  checkTimers(nowMs: number, idleTimeoutMs: number): void {
+    if (idleTimeoutMs > 0 && nowMs - this.lastInteractionMs > idleTimeoutMs && this.pending.length === 0) {
+      this.host.logger.verbose('closing idle client', { id: this.id, addr: this.remoteAddress });
+      this.kill();
+      return;
+    }
+    this.checkOutputLimits(nowMs);
+  }
+
+  /** Flushes what is written and closes (server shutdown). */
+  shutdown(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closing = true;
+    this.closed = true;
+    this.socket.end();
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private onData(chunk: Buffer): void {
+    this.host.stats.totalNetInputBytes += chunk.length;
+    if (this.closing) return;
+    this.lastInteractionMs = this.host.nowMs();
+    this.decoder.feed(chunk);
+    this.runRequests();
+    this.flush();
+  }
+
+  private onDrain(): void {
+    if (!this.outputPaused || this.closed) return;
+    this.outputPaused = false;
+    this.socket.resume();
+    this.runRequests();
+    this.flush();
+  }
+
+  /** Runs the buffered requests until input runs out or the connection must wait. */
+  private runRequests(): void {
+    const dispatcher = this.host.dispatcher;
+    const started = performance.now();
+    while (!this.closing && !this.outputPaused && this.pending.length < PENDING_REPLIES_MAX) {
+      const argv = this.decoder.next(!this.authenticated && this.host.passwordRequired());
+      if (argv === null) break;
+      if (argv instanceof ProtocolError) {
+        this.host.stats.countError(argv.message);
+        this.addReply(new ErrorReply(argv.message));
+        this.host.logger.verbose('protocol error', { id: this.id, addr: this.remoteAddress, error: argv.message });
+        this.closing = true;
+        break;
+      }
+      const reply = dispatcher.execute(this, argv);
+      if (reply instanceof Promise) {
+        this.awaitReply(reply);
+      } else {
+        this.addReply(reply);
+      }
+      if (this.writer.size() >= OUTPUT_PAUSE_BYTES) this.flush();
+    }
+    dispatcher.finishBatch(performance.now() - started);
+    if (this.decoder.bufferedBytes() > this.host.queryBufferBytesMax()) {
+      this.host.logger.warning('closing client that reached max query buffer length', {
+        id: this.id,
+        addr: this.remoteAddress,
+        qbuf: this.decoder.bufferedBytes(),
+      });
+      this.kill();
+    }
+  }
+
+  private addReply(reply: Reply): void {
+    if (this.pending.length === 0) this.writer.reply(reply, this.resp);
+    else this.pending.push({ done: true, reply, resp: this.resp });
+  }
+
+  private awaitReply(promise: Promise<Reply>): void {
+    const slot: PendingReply = { done: false, reply: null, resp: this.resp };
+    this.pending.push(slot);
+    void promise.then((reply) => {
+      slot.reply = reply;
+      slot.done = true;
+      if (this.closed) return;
+      this.writeDoneReplies();
+      this.runRequests();
+      this.flush();
+    });
+  }
+
+  /** Moves the leading completed replies to the writer, in order. */
+  private writeDoneReplies(): void {
+    let count = 0;
+    while (count < this.pending.length && this.pending[count]!.done) {
+      const slot = this.pending[count]!;
+      this.writer.reply(slot.reply, slot.resp);
+      count++;
+    }
+    if (count > 0) this.pending = this.pending.slice(count);
+  }
+
+  // ---------------------------------------------------------------- output
+
+  private flush(): void {
+    if (this.closed) return;
+    const parts = this.writer.take();
+    if (parts !== null) {
+      const socket = this.socket;
+      let bytes = 0;
+      if (parts.length === 1) {
+        socket.write(parts[0]!, 'latin1');
+        bytes = parts[0]!.length;
+      } else {
+        socket.cork();
+        for (const part of parts) {
+          socket.write(part, 'latin1');
+          bytes += part.length;
+        }
+        socket.uncork();
+      }
+      this.host.stats.totalNetOutputBytes += bytes;
+      if (this.checkOutputLimits(this.host.nowMs()) && socket.writableLength > OUTPUT_PAUSE_BYTES) {
+        this.outputPaused = true;
+        socket.pause();
+      }
+    }
+    if (this.closing && this.pending.length === 0 && !this.closed) {
+      this.closed = true;
+      this.socket.end();
+    }
+  }
+
+  /** client-output-buffer-limit for normal clients: false if the client was closed. */
+  private checkOutputLimits(nowMs: number): boolean {
+    if (this.closed) return false;
+    const limit = this.host.outputLimit();
+    const queued = this.socket.writableLength;
+    let reason = '';
+    if (limit.hardBytes > 0 && queued > limit.hardBytes) reason = 'hard';
+    if (limit.softBytes > 0 && queued > limit.softBytes) {
+      if (this.softLimitSinceMs === 0) this.softLimitSinceMs = nowMs;
+      else if (nowMs - this.softLimitSinceMs >= limit.softSeconds * 1000) reason = 'soft';
+    } else {
+      this.softLimitSinceMs = 0;
+    }
+    if (reason === '') return true;
+    this.host.logger.warning('client scheduled to be closed for overcoming of output buffer limits', {
+      id: this.id,
+      addr: this.remoteAddress,
+      limit: reason,
+      omem: queued,
+    });
+    this.kill();
+    return false;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.closing = true;
+    this.pending = [];
+    this.host.connectionClosed(this);
+  }
+}

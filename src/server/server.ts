@@ -1,0 +1,289 @@
+// The composition root of one node: sockets, timers, the clock, and the wiring of the keyspace,
+// engines, command table, dispatch and cluster view. A one-node cluster for now: one shard holding
+// all 16384 slots, executed by a LocalEngine.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { ServerApi, Session } from '../commands/server-context.js';
+import { OK, type Reply } from '../resp/reply.js';
+import type { CommandSpec } from '../commands/types.js';
+import { buildCommandTable } from '../commands/table.js';
+import { oneNodeView, type ClusterView } from '../cluster/view.js';
+import { Keyspace, trackingForPolicy, type EvictionPolicy } from '../store/keyspace.js';
+import * as errors from '../resp/errors.js';
+import type { Config, OutputBufferLimit } from './config.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { Dispatcher, type DispatchHost } from './dispatch.js';
+import { LocalEngine, type ShardEngine } from './engine.js';
+import type { Logger, LogLevel } from './logger.js';
+import { Stats } from './stats.js';
+
+/** Active expiry: keys per call to the keyspace, and share of a cron tick it may use (Redis: 25%). */
+const EXPIRE_KEYS_PER_CALL = 20;
+const EXPIRE_TIME_SHARE = 0.25;
+const EXPIRE_CALLS_PER_TICK_MAX = 1000;
+/** Eviction: keys per round, and rounds per reclaim (bounded work before a command). */
+const EVICT_KEYS_PER_ROUND = 16;
+const EVICT_ROUNDS_MAX = 64;
+/** Default cluster bus port offset, as Redis. */
+const BUS_PORT_OFFSET = 10000;
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** 40 hex characters, stable across restarts (kept in dir/node-id by main.ts). */
+  readonly nodeId: string;
+  /** Wall clock in ms since epoch (tests may pass their own). */
+  readonly clock?: () => number;
+}
+
+export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly stats: Stats;
+  readonly dispatcher: Dispatcher;
+  readonly api: ServerApi = this;
+  readonly process: { pid: number; tcpPort: number; configFile: string; executable: string; runId: string };
+
+  private readonly clock: () => number;
+  private readonly table: Map<string, CommandSpec>;
+  private readonly keyspace = new Keyspace();
+  private readonly engine: LocalEngine;
+  private readonly connections = new Set<Connection>();
+  private currentView: ClusterView;
+  private readonly nodeId: string;
+  private listener: Server | null = null;
+  private cronTimer: NodeJS.Timeout | null = null;
+  private nextClientId = 1;
+  private shutdownHandler: () => void = () => {};
+  /** Cached typed copies of hot directives, refreshed on CONFIG SET. */
+  private settings = {
+    requirepass: '',
+    maxmemoryBytes: 0,
+    policy: 'noeviction' as EvictionPolicy,
+    samples: 5,
+    bulkBytesMax: 0,
+    queryBufferBytesMax: 0,
+    outputLimit: { hardBytes: 0, softBytes: 0, softSeconds: 0 } as OutputBufferLimit,
+    timeoutMs: 0,
+    maxclients: 0,
+  };
+
+  constructor(options: ServerOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.nodeId = options.nodeId;
+    this.clock = options.clock ?? Date.now;
+    this.stats = new Stats(this.clock(), () => this.keyspaces());
+    this.engine = new LocalEngine(this.keyspace, this.clock, () => randomInt(0, 2 ** 32));
+    this.table = buildCommandTable();
+    this.dispatcher = new Dispatcher(this.table, this);
+    this.process = {
+      pid: globalThis.process.pid,
+      tcpPort: this.config.number('port'),
+      configFile: this.config.configFile,
+      executable: globalThis.process.argv[1] ?? globalThis.process.execPath,
+      runId: randomBytes(20).toString('hex'),
+    };
+    this.currentView = this.buildView(this.process.tcpPort);
+    this.refreshSettings();
+    this.config.onChange((name) => this.onConfigChange(name));
+  }
+
+  /** Listens on bind:port; resolves with the port (useful with port 0). */
+  async start(): Promise<number> {
+    const port = this.config.number('port');
+    const host = this.config.string('bind').split(' ')[0] || '127.0.0.1';
+    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    listener.maxConnections = Number.MAX_SAFE_INTEGER; // maxclients is enforced with Redis's error
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ port, host, backlog: this.config.number('tcp-backlog') }, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    listener.on('error', (error) => this.logger.warning('listener error', { error: error.message }));
+    this.listener = listener;
+    const address = listener.address();
+    this.process.tcpPort = typeof address === 'object' && address !== null ? address.port : port;
+    this.currentView = this.buildView(this.process.tcpPort);
+    this.startCron();
+    this.logger.notice('ready to accept connections', { host, port: this.process.tcpPort, nodeId: this.nodeId });
+    return this.process.tcpPort;
+  }
+
+  /** Graceful stop: no new connections, pending replies flushed, sockets closed, timers stopped. */
+  async close(): Promise<void> {
+    if (this.cronTimer !== null) clearInterval(this.cronTimer);
+    this.cronTimer = null;
+    const listener = this.listener;
+    this.listener = null;
+    const closed = listener === null ? Promise.resolve() : new Promise<void>((r) => listener.close(() => r()));
+    for (const connection of this.connections) connection.shutdown();
+    // Give clients a moment to read their last replies, then drop whoever is left.
+    const deadline = setTimeout(() => {
+      for (const connection of this.connections) connection.kill();
+    }, 1000);
+    await closed;
+    clearTimeout(deadline);
+  }
+
+  /** What SHUTDOWN calls (main.ts installs the process exit). */
+  onShutdown(handler: () => void): void {
+    this.shutdownHandler = handler;
+  }
+
+  // ---------------------------------------------------------------- ServerApi
+
+  clients(): Iterable<Session> {
+    return this.connections;
+  }
+  cluster(): ClusterView {
+    return this.currentView;
+  }
+  view(): ClusterView {
+    return this.currentView;
+  }
+  keyspaces(): readonly Keyspace[] {
+    return [this.keyspace];
+  }
+  commands(): ReadonlyMap<string, CommandSpec> {
+    return this.table;
+  }
+  flushAll(): Reply {
+    this.engine.flush();
+    return OK;
+  }
+  nowMs(): number {
+    return this.clock();
+  }
+  shutdown(): void {
+    this.shutdownHandler();
+  }
+
+  // ---------------------------------------------------------------- DispatchHost / ConnectionHost
+
+  engineFor(shardId: string): ShardEngine | undefined {
+    return shardId === this.nodeId ? this.engine : undefined;
+  }
+  defaultEngine(): ShardEngine {
+    return this.engine;
+  }
+  passwordRequired(): boolean {
+    return this.settings.requirepass !== '';
+  }
+  memoryLimited(): boolean {
+    return this.settings.maxmemoryBytes > 0;
+  }
+  bulkBytesMax(): number {
+    return this.settings.bulkBytesMax;
+  }
+  queryBufferBytesMax(): number {
+    return this.settings.queryBufferBytesMax;
+  }
+  outputLimit(): OutputBufferLimit {
+    return this.settings.outputLimit;
+  }
+  connectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Evicts keys as the policy says while used memory exceeds maxmemory; false if still above. */
+  reclaimMemory(): boolean {
+    const max = this.settings.maxmemoryBytes;
+    if (this.usedMemoryBytes() <= max) return true;
+    const policy = this.settings.policy;
+    if (policy === 'noeviction') return false;
+    for (let round = 0; round < EVICT_ROUNDS_MAX; round++) {
+      const victims = this.keyspace.evictionCandidates(
+        policy,
+        this.settings.samples,
+        Math.random,
+        this.clock(),
+        EVICT_KEYS_PER_ROUND,
+      );
+      if (victims.length === 0) return false;
+      this.stats.evictedKeysCount += this.engine.evictKeys(victims);
+      if (this.usedMemoryBytes() <= max) return true;
+    }
+    return this.usedMemoryBytes() <= max;
+  }
+
+  usedMemoryBytes(): number {
+    let total = 0;
+    for (const keyspace of this.keyspaces()) total += keyspace.usedMemoryBytes();
+    return total;
+  }
+
+  connectedClients(): number {
+    return this.connections.size;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private accept(socket: Socket): void {
+    this.stats.totalConnectionsReceived++;
+    if (this.connections.size >= this.settings.maxclients) {
+      this.stats.rejectedConnections++;
+      socket.on('error', () => {});
+      socket.end(`-${errors.MAX_CLIENTS}\r\n`);
+      return;
+    }
+    this.connections.add(new Connection(this.nextClientId++, socket, this));
+  }
+
+  private buildView(port: number): ClusterView {
+    const ip = this.config.string('cluster-announce-ip') || this.config.string('bind').split(' ')[0] || '127.0.0.1';
+    const announcedPort = this.config.number('cluster-announce-port') || port;
+    return oneNodeView(this.nodeId, ip, announcedPort, announcedPort + BUS_PORT_OFFSET);
+  }
+
+  private refreshSettings(): void {
+    const c = this.config;
+    this.settings = {
+      requirepass: c.string('requirepass'),
+      maxmemoryBytes: c.number('maxmemory'),
+      policy: c.string('maxmemory-policy') as EvictionPolicy,
+      samples: c.number('maxmemory-samples'),
+      bulkBytesMax: c.number('proto-max-bulk-len'),
+      queryBufferBytesMax: c.number('client-query-buffer-limit'),
+      outputLimit: c.normalOutputLimit(),
+      timeoutMs: c.number('timeout') * 1000,
+      maxclients: c.number('maxclients'),
+    };
+    this.keyspace.setAccessTracking(trackingForPolicy(this.settings.policy));
+  }
+
+  private onConfigChange(name: string): void {
+    this.refreshSettings();
+    if (name === 'hz') this.startCron();
+    if (name === 'loglevel') this.logger.setLevel(this.config.string('loglevel') as LogLevel);
+    if (name === 'cluster-announce-ip' || name === 'cluster-announce-port') this.currentView = this.buildView(this.process.tcpPort);
+  }
+
+  /** Redis's serverCron at `hz`: active expiry, eviction, idle clients and output limits. */
+  private startCron(): void {
+    if (this.cronTimer !== null) clearInterval(this.cronTimer);
+    const periodMs = 1000 / this.config.number('hz');
+    this.cronTimer = setInterval(() => this.cron(periodMs), periodMs);
+    this.cronTimer.unref();
+  }
+
+  private cron(periodMs: number): void {
+    this.expireCycle(periodMs * EXPIRE_TIME_SHARE);
+    if (this.memoryLimited()) this.reclaimMemory();
+    const now = this.clock();
+    for (const connection of this.connections) connection.checkTimers(now, this.settings.timeoutMs);
+  }
+
+  /** Deletes expired keys through the engine, within a time budget (Redis activeExpireCycle). */
+  private expireCycle(budgetMs: number): void {
+    const started = performance.now();
+    for (let call = 0; call < EXPIRE_CALLS_PER_TICK_MAX; call++) {
+      const keys = this.keyspace.expireCycle(this.clock(), EXPIRE_KEYS_PER_CALL);
+      if (keys.length > 0) void this.engine.expireKeys(keys);
+      if (keys.length < EXPIRE_KEYS_PER_CALL || performance.now() - started > budgetMs) return;
+    }
+  }
+}

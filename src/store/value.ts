@@ -1,0 +1,37 @@
+// What a key holds. A Redis string is a plain JS string of latin1 bytes (one char = one byte), so the
+// common case costs no wrapper object. Hashes, lists, sets and sorted sets are objects implementing
+// CollectionValue (classes in src/store/types/, owned by the data-type engineer).
+
+/** The four collection types, as TYPE names them. */
+export type CollectionType = 'hash' | 'list' | 'set' | 'zset';
+
+/** What TYPE answers; 'none' for a missing key. */
+export type TypeName = 'string' | CollectionType | 'none';
+
+/**
+ * A collection value. Collection commands mutate it in place and then call `Keyspace.touched(key)`,
+ * so that memory accounting and change listeners (WATCH, blocked clients) stay right. A key never
+ * holds an empty collection: the command that empties one deletes the key instead.
+ */
+export interface CollectionValue {
+  readonly type: CollectionType;
+  /** OBJECT ENCODING answer, e.g. 'listpack', 'hashtable', 'quicklist', 'intset', 'skiplist'. */
+  encoding(): string;
+  /**
+   * Deterministic estimate of the bytes this value uses (elements plus structure overhead).
+   * Must be O(1): keep a running total while mutating. Called on every `touched` and write.
+   */
+  memoryBytes(): number;
+  /** A deep copy with the same contents and iteration order (COPY; snapshots). */
+  clone(): CollectionValue;
+}
+
+/** A stored value: a Redis string (latin1) or a collection. */
+export type Value = string | CollectionValue;
+
+export function typeOf(value: Value): 'string' | CollectionType {
+  return typeof value === 'string' ? 'string' : value.type;
+}
+
+/** Redis's proto-max-bulk-len default: the largest string a command may build (512 MiB). */
+export const STRING_MAX_BYTES = 512 * 1024 * 1024;

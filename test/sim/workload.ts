@@ -1,0 +1,197 @@
+// Simulated clients: each runs one operation at a time (put, get, append, cas on a few keys) through a
+// node that believes it is leader, retries on another leader until its deadline, and records the
+// outcome in a history for the linearizability checker:
+//   ok            a reply came (a write's reply is its apply result; a read's comes via ReadIndex);
+//   fail          a write was refused by every leader it tried (ProposalDropped: certainly not applied);
+//   indeterminate a write was accepted somewhere but no reply came before the deadline (it may apply
+//                 later or never); an unanswered read tells nothing and is left out.
+// A retried write keeps its (client, seq), so the state machine's sessions apply it at most once.
+
+import type { Cluster, ClientCallbacks } from './cluster.js';
+import type { KvInput, KvOutput, Operation } from './checkers/linearizability.js';
+import { encodeCommand, type KvCommand } from './kv.js';
+import type { Prng } from './prng.js';
+import type { NodeId } from '../../src/raft/types.js';
+
+export type HistoryOp = Operation<KvInput, KvOutput>;
+
+export interface WorkloadOptions {
+  readonly clients: number;
+  readonly keys: number;
+  /** Probability per time unit that an idle client starts an operation. */
+  readonly opRate: number;
+  /** Time units before an operation gives up. */
+  readonly opTimeout: number;
+  /** Time units before an attempt at one leader is abandoned for another. */
+  readonly attemptTimeout: number;
+}
+
+interface ActiveOp {
+  readonly seq: number;
+  readonly input: KvInput;
+  readonly call: number;
+  deadline: number;
+  attempt: number;
+  nextAttemptAt: number;
+  /** A proposal of this write was appended by some leader: it can no longer be reported as failed. */
+  accepted: boolean;
+  readContext: string | null;
+}
+
+interface Client {
+  readonly id: number;
+  seq: number;
+  op: ActiveOp | null;
+  /** Last value this client saw per key (to make some cas operations succeed). */
+  readonly seen: Map<string, string | null>;
+}
+
+export class Workload implements ClientCallbacks {
+  readonly history: HistoryOp[] = [];
+  readonly counts = { ok: 0, fail: 0, indeterminate: 0, readsLost: 0 };
+  private readonly clients: Client[] = [];
+  private readonly keys: string[];
+  /** Logical time: every call and return gets the next number, so real-time order is exact. */
+  private clock = 0;
+  private probeClient: Client | null = null;
+  private probeOps: KvInput[] = [];
+  probeDone = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly rng: Prng,
+    private readonly options: WorkloadOptions,
+  ) {
+    for (let i = 0; i < options.clients; i++) this.clients.push(newClient(i));
+    this.keys = Array.from({ length: options.keys }, (_, i) => `k${i}`);
+    cluster.callbacks = this;
+  }
+
+  get pending(): number {
+    return this.clients.filter((c) => c.op !== null).length;
+  }
+
+  /** One time unit: start new operations (if `issue`), retry, and expire. */
+  step(issue: boolean): void {
+    const now = this.cluster.now;
+    for (const client of this.clients) {
+      if (client.op === null) {
+        if (client === this.probeClient) this.nextProbe(client);
+        else if (issue && this.rng.chance(this.options.opRate)) this.begin(client, this.randomInput(client));
+      }
+      const op = client.op;
+      if (op === null) continue;
+      if (now >= op.deadline) this.expire(client, op);
+      else if (now >= op.nextAttemptAt) this.attempt(client, op);
+    }
+  }
+
+  /** Liveness probe: a new client writes then reads one key; both must succeed before `deadline`. */
+  startProbe(deadline: number): void {
+    const client = newClient(this.clients.length);
+    this.clients.push(client);
+    this.probeClient = client;
+    const key = this.keys[0]!;
+    this.probeOps = [{ op: 'put', key, value: 'probe' }, { op: 'get', key }];
+    this.probeDeadline = deadline;
+  }
+
+  private probeDeadline = 0;
+
+  private nextProbe(client: Client): void {
+    const input = this.probeOps.shift();
+    if (input === undefined) {
+      this.probeDone = true;
+      return;
+    }
+    this.begin(client, input, this.probeDeadline);
+  }
+
+  private randomInput(client: Client): KvInput {
+    const key = this.rng.pick(this.keys);
+    const tag = `${client.id}.${client.seq + 1}`;
+    switch (this.rng.int(0, 5)) {
+      case 0:
+      case 1:
+        return { op: 'get', key };
+      case 2:
+        return { op: 'put', key, value: tag };
+      case 3:
+        return { op: 'append', key, value: String.fromCharCode(97 + client.id) };
+      default: {
+        const expect = this.rng.chance(0.7) ? client.seen.get(key) ?? null : tag;
+        return { op: 'cas', key, expect, value: tag };
+      }
+    }
+  }
+
+  private begin(client: Client, input: KvInput, deadline?: number): void {
+    const now = this.cluster.now;
+    client.seq++;
+    client.op = {
+      seq: client.seq,
+      input,
+      call: ++this.clock,
+      deadline: deadline ?? now + this.options.opTimeout,
+      attempt: 0,
+      nextAttemptAt: now,
+      accepted: false,
+      readContext: null,
+    };
+  }
+
+  private attempt(client: Client, op: ActiveOp): void {
+    const now = this.cluster.now;
+    const leaders = this.cluster.leaders();
+    if (leaders.length === 0) {
+      op.nextAttemptAt = now + 5; // no leader known yet: look again soon
+      return;
+    }
+    const node = this.rng.pick(leaders);
+    op.attempt++;
+    op.nextAttemptAt = now + this.options.attemptTimeout;
+    if (op.input.op === 'get') {
+      op.readContext = `${client.id}:${op.seq}:${op.attempt}`;
+      this.cluster.read(node, op.readContext, op.input.key);
+      return;
+    }
+    const cmd: KvCommand = { client: client.id, seq: op.seq, input: op.input };
+    if (this.cluster.propose(node, cmd, encodeCommand(cmd)) === 'accepted') op.accepted = true;
+    else op.nextAttemptAt = now + 5; // refused: certainly not appended; try again shortly
+  }
+
+  private expire(client: Client, op: ActiveOp): void {
+    client.op = null;
+    if (op.input.op === 'get') {
+      this.counts.readsLost++;
+    } else if (op.accepted) {
+      this.counts.indeterminate++;
+      this.history.push({ client: client.id, input: op.input, output: undefined, call: op.call, ret: Infinity });
+    } else {
+      this.counts.fail++;
+    }
+  }
+
+  private complete(client: Client, output: KvOutput): void {
+    const op = client.op!;
+    client.op = null;
+    this.counts.ok++;
+    this.history.push({ client: client.id, input: op.input, output, call: op.call, ret: ++this.clock });
+    if (op.input.op === 'get') client.seen.set(op.input.key, output as string | null);
+    else if (op.input.op === 'put' || (op.input.op === 'cas' && output === true)) client.seen.set(op.input.key, op.input.value);
+  }
+
+  writeApplied(_node: NodeId, cmd: KvCommand, result: KvOutput): void {
+    const client = this.clients[cmd.client];
+    if (client?.op && client.op.seq === cmd.seq && client.op.input.op !== 'get') this.complete(client, result);
+  }
+
+  readServed(_node: NodeId, context: string, value: string | null): void {
+    const client = this.clients[Number(context.slice(0, context.indexOf(':')))];
+    if (client?.op && client.op.readContext === context) this.complete(client, value);
+  }
+}
+
+function newClient(id: number): Client {
+  return { id, seq: 0, op: null, seen: new Map() };
+}
