@@ -9,7 +9,7 @@
 //   itself, to check the method: ratios should be ~1)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { HOST, ROOT, freePort, runTool, sendCommand } from '../compat/harness.js';
 
@@ -238,7 +238,15 @@ const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-function report(options: Options, rows: Row[], memory: { redis: Memory; candidate: Memory }, versions: string): string {
+/** The 1-minute load average, which says how much else ran on the machine. */
+const load = () => loadavg()[0]!.toFixed(2);
+
+function report(
+  options: Options,
+  rows: Row[],
+  memory: { redis: Memory; candidate: Memory },
+  context: { versions: string; loadAtStart: string },
+): string {
   const name = options.candidate === 'slotraft' ? 'slotraft' : 'Redis (2nd instance)';
   const lines: string[] = [];
   lines.push('# Benchmarks: slotraft vs Redis on the same machine', '');
@@ -247,8 +255,12 @@ function report(options: Options, rows: Row[], memory: { redis: Memory; candidat
     lines.push('', '**Quick run**: 1 run per workload and 1/10 of the requests. It checks that the benchmark works;',
       'its figures are indicative only. The reference figures come from the full run (`npm run bench`).');
   }
+  lines.push('', 'Reproduce: `npm run bench` (5 alternating runs, several minutes, on an otherwise idle machine) or',
+    '`npm run bench -- --quick`; `--candidate redis` benchmarks Redis against itself to check the method.');
   lines.push('', '## Machine and method', '');
-  lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM; ${versions}.`);
+  lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM; ` +
+    `${context.versions}. Load average (1 min) ${context.loadAtStart} at the start, ${load()} at the end ` +
+    '(above ~1, other work shared the 2 CPUs and ops/s and p99 are noisy; CPU per op is the steadier figure).');
   lines.push(`- Servers: Redis with \`--save '' --appendonly no\` (standalone); ` + (options.candidate === 'slotraft'
     ? 'slotraft as started by `bin/slotraft.js server --port P --dir D --admin-port 0` (a one-node cluster owning all 16384 slots).'
     : 'a second, identical Redis as the candidate (`--candidate redis`: a check of the method, ratios should be ~1).'));
@@ -295,7 +307,7 @@ function report(options: Options, rows: Row[], memory: { redis: Memory; candidat
   lines.push('', '## Targets', '', '| target | measured | met |', '|---|---|---|');
   for (const [label, value, limit, higherIsBetter] of targets) {
     const met = higherIsBetter ? value >= limit : value <= limit;
-    lines.push(`| ${label} | ${fmt(value)}× | ${met ? 'yes' : '**no**'} |`);
+    lines.push(`| ${label} | ${fmt(value, 3)}× | ${met ? 'yes' : '**no**'} |`);
   }
   lines.push('');
   return lines.join('\n');
@@ -308,6 +320,7 @@ async function versionsText(): Promise<string> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const loadAtStart = load();
   const list = workloads(options.quick);
   const redis = await startServer('redis', 'Redis');
   let candidate: Server | undefined;
@@ -319,7 +332,7 @@ async function main(): Promise<void> {
       candidate: await fillAndMeasureMemory(candidate, list.fill),
     };
     rows.push(...(await measure(redis, candidate, [list.manyKeys], options.runs)));
-    const markdown = report(options, rows, memory, await versionsText());
+    const markdown = report(options, rows, memory, { versions: await versionsText(), loadAtStart });
     process.stdout.write(markdown);
     if (options.out !== '-') {
       writeFileSync(options.out, markdown);

@@ -134,6 +134,9 @@ export async function startTarget(options: { kind?: TargetKind; extraArgs?: stri
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // If the test process dies without running its after() hooks, do not leave the server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -142,6 +145,7 @@ export async function startTarget(options: { kind?: TargetKind; extraArgs?: stri
       await exited(child);
       clearTimeout(killer);
     }
+    process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -191,12 +195,12 @@ export function runTool(
   options: { input?: Buffer | string; timeoutMs?: number } = {},
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -209,12 +213,13 @@ export function runTool(
         stderr: Buffer.concat(stderr).toString('latin1'),
       });
     });
-    child.stdin.end(options.input ?? '');
+    // A tool may exit without reading its input: that is its business, not an error here.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(options.input);
   });
 }
 
 /** Removes the ANSI colour codes that redis-cli --cluster prints even into a pipe. */
 export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\x1b\[[0-9;]*m/g, '');
 }

@@ -74,7 +74,7 @@ export function route(view: ClusterView, request: RouteRequest): RouteDecision {
   const migrating = target !== undefined && shard.leaderId === myId;
   const importing = target !== undefined && target.leaderId === myId;
 
-  if (shard.leaderId === null || view.node(shard.leaderId)!.flags.includes('fail')) return DOWN;
+  if (!view.isServing(shard)) return DOWN;
 
   if ((migrating || importing) && request.isMigrate) return local(shard, slot, 'leader');
 
@@ -97,7 +97,7 @@ export function route(view: ClusterView, request: RouteRequest): RouteDecision {
     return local(shard, slot, 'follower');
   }
 
-  if (shard.leaderId !== myId) return { kind: 'moved', slot, address: view.address(shard.leaderId) };
+  if (shard.leaderId !== myId) return { kind: 'moved', slot, address: view.address(shard.leaderId!) };
   return local(shard, slot, 'leader');
 }
 

@@ -30,17 +30,29 @@ export function crc16(key: string, start = 0, end = key.length): number {
   return crc;
 }
 
+// A command's key is hashed by routing and again by the keyspace: remember the last one (same string).
+let lastKey = '';
+let lastSlot = 0;
+
 /**
  * The hash slot of a key. Hash tag rule of Redis's keyHashSlot: if the key has a `{` and a `}` after
  * the first `{` with at least one byte between them, only those bytes are hashed.
  */
 export function keySlot(key: string): number {
+  if (key === lastKey) return lastSlot;
+  let start = 0;
+  let end = key.length;
   const open = key.indexOf('{');
   if (open !== -1) {
     const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return crc16(key, open + 1, close) & MAX_SLOT;
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
   }
-  return crc16(key) & MAX_SLOT;
+  lastKey = key;
+  lastSlot = crc16(key, start, end) & MAX_SLOT;
+  return lastSlot;
 }
 
 /** True when value is a slot number (an integer in 0..16383). */

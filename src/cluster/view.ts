@@ -96,6 +96,8 @@ export class ClusterView {
   private readonly slotShard = new Int32Array(SLOT_COUNT).fill(NO_SHARD);
   private readonly migratingTo = new Map<number, string>();
   private readonly importingFrom = new Map<number, string>();
+  /** Shards whose leader is known and not flagged failed: they can serve (routing's hot path). */
+  private readonly servingShards = new Set<ClusterShard>();
   /** Renderings are memoized: the view never changes and clients re-read CLUSTER SLOTS on every MOVED. */
   private memo: { slots?: Reply; shards?: Reply; nodes?: string; info?: string; ok?: boolean } = {};
 
@@ -121,6 +123,9 @@ export class ClusterView {
       for (const replica of shard.replicas) {
         assert(this.nodeById.has(replica.nodeId), `unknown replica ${replica.nodeId}`);
         assert(replica.nodeId !== shard.leaderId, 'a leader is not its own replica');
+      }
+      if (shard.leaderId !== null && !this.nodeById.get(shard.leaderId)!.flags.includes('fail')) {
+        this.servingShards.add(shard);
       }
       for (const range of shard.slots) {
         assert(isSlotNumber(range.start) && isSlotNumber(range.end) && range.start <= range.end, 'bad slot range');
@@ -187,15 +192,17 @@ export class ClusterView {
     );
   }
 
+  /** The shard has a known leader that is not flagged failed. */
+  isServing(shard: ClusterShard): boolean {
+    return this.servingShards.has(shard);
+  }
+
   /** Health of a slot: served (leader known and not failing), pfail, or fail (no leader or failed). */
   slotHealth(slot: number): 'unassigned' | 'ok' | 'pfail' | 'fail' {
     const shard = this.shardOfSlot(slot);
     if (shard === undefined) return 'unassigned';
-    if (shard.leaderId === null) return 'fail';
-    const flags = this.nodeById.get(shard.leaderId)!.flags;
-    if (flags.includes('fail')) return 'fail';
-    if (flags.includes('fail?')) return 'pfail';
-    return 'ok';
+    if (!this.servingShards.has(shard)) return 'fail';
+    return this.nodeById.get(shard.leaderId!)!.flags.includes('fail?') ? 'pfail' : 'ok';
   }
 
   /** cluster_state:ok iff every slot belongs to a shard whose leader is known and not failed. */

@@ -24,8 +24,8 @@ export function isWord(arg: string | undefined, word: string): boolean {
   return arg !== undefined && arg.length === word.length && arg.toUpperCase() === word;
 }
 
-/** C's LONG_MAX as a double (the limit of Redis's `long` arguments). */
-const LONG_MAX = 9223372036854775807;
+/** C's LONG_MAX (the limit of Redis's `long` arguments). */
+export const LONG_MAX = 9223372036854775807n;
 
 /** Redis's getLongLongFromObject: an int64 argument (as a JS number, beyond 2^53 rounded), or null. */
 export function parseInteger(arg: string): number | null {
@@ -33,16 +33,23 @@ export function parseInteger(arg: string): number | null {
   return n === null ? null : Number(n);
 }
 
-/** getRangeLongFromObjectOrReply: an integer in [min, max], else `message` (or the not-an-integer error). */
-export function parseIntegerInRange(arg: string, min: number, max: number, message: ErrorReply): number | ErrorReply {
-  const n = parseInteger(arg);
-  if (n === null) return ERR_NOT_INTEGER;
-  return n < min || n > max ? message : n;
+/**
+ * getRangeLongFromObjectOrReply: an integer in [min, max] (compared exactly). Like Redis, a given
+ * `message` answers both a non-integer and an out-of-range value; without one, the not-an-integer
+ * error or Redis's "value must between" text.
+ */
+export function parseIntegerInRange(arg: string, min: bigint, max: bigint, message?: ErrorReply): number | ErrorReply {
+  const n = parseInt64(arg);
+  if (n === null) return message ?? ERR_NOT_INTEGER;
+  const big = BigInt(n);
+  if (big < min || big > max) return message ?? new ErrorReply(`ERR value is out of range, value must between ${min} and ${max}`);
+  return Number(n);
 }
 
-/** getPositiveLongFromObjectOrReply: 0 or more. */
+/** getPositiveLongFromObjectOrReply: 0 or more; `message` answers a non-integer and a negative value alike. */
 export function parseNonNegative(arg: string, message = ERR_NOT_POSITIVE): number | ErrorReply {
-  return parseIntegerInRange(arg, 0, LONG_MAX, message);
+  const n = parseInteger(arg);
+  return n === null || n < 0 ? message : n;
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -83,7 +90,7 @@ export function parseTimeoutMs(arg: string): number | ErrorReply {
   if (parsed === null) return new ErrorReply('ERR timeout is not a float or out of range');
   const seconds = typeof parsed === 'number' ? parsed : Number(arg);
   const ms = seconds * 1000;
-  if (ms > LONG_MAX) return new ErrorReply('ERR timeout is out of range');
+  if (ms > Number(LONG_MAX)) return new ErrorReply('ERR timeout is out of range');
   const rounded = Math.ceil(ms);
   if (rounded < 0) return new ErrorReply('ERR timeout is negative');
   return rounded;

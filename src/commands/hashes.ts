@@ -16,7 +16,8 @@ import {
   isWord,
   lookup,
   parseCursor,
-  parseInteger,
+  parseIntegerInRange,
+  LONG_MAX,
   parseScanOptions,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
@@ -135,13 +136,14 @@ function hincrby(ctx: DataContext, argv: readonly string[]): Reply {
 function hincrbyfloat(ctx: DataContext, argv: readonly string[]): Reply {
   const increment = parseLongDouble(argv[3]!);
   if (increment === null) return ERR_NOT_FLOAT;
+  if (typeof increment === 'number') return new ErrorReply('ERR value is NaN or Infinity');
   const target = hashForWrite(ctx, argv[1]!);
   if (target instanceof ErrorReply) return target;
   const old = target.hash.get(argv[2]!);
   const current = old === undefined ? { neg: false, m: 0n, e: 0 } : parseLongDouble(old);
   if (current === null) return new ErrorReply('ERR hash value is not a float');
   const nanOrInf = new ErrorReply('ERR increment would produce NaN or Infinity');
-  if (typeof increment === 'number' || typeof current === 'number') return nanOrInf;
+  if (typeof current === 'number') return nanOrInf;
   const sum = addLongDouble(current, increment);
   if (sum === null) return nanOrInf;
   const text = formatLongDouble(sum);
@@ -150,16 +152,18 @@ function hincrbyfloat(ctx: DataContext, argv: readonly string[]): Reply {
   return text;
 }
 
-/** HRANDFIELD count limits: Redis refuses |count| beyond LONG_MAX/2 (it doubles it with WITHVALUES). */
-const RANDOM_COUNT_MAX = 4611686018427387903;
+/** With WITHVALUES Redis refuses |count| beyond LONG_MAX/2 (it doubles it). */
+const RANDOM_COUNT_MAX = LONG_MAX / 2n;
 
 function hrandfield(ctx: DataContext, argv: readonly string[]): Reply {
   if (argv.length > 4 || (argv.length === 4 && !isWord(argv[3], 'WITHVALUES'))) return ERR_SYNTAX;
   let count: number | null = null;
   if (argv.length >= 3) {
-    count = parseInteger(argv[2]!);
-    if (count === null) return ERR_NOT_INTEGER;
-    if (argv.length === 4 && (count < -RANDOM_COUNT_MAX || count > RANDOM_COUNT_MAX)) return ERR_OUT_OF_RANGE;
+    const parsed = parseIntegerInRange(argv[2]!, -LONG_MAX, LONG_MAX);
+    if (parsed instanceof ErrorReply) return parsed;
+    const big = BigInt(argv[2]!);
+    if (argv.length === 4 && (big < -RANDOM_COUNT_MAX || big > RANDOM_COUNT_MAX)) return ERR_OUT_OF_RANGE;
+    count = parsed;
   }
   const hash = read(ctx, argv[1]!);
   if (hash instanceof ErrorReply) return hash;

@@ -89,7 +89,20 @@ export interface ServerApi {
   /** FLUSHALL / FLUSHDB: empties every local shard through its write path. */
   flushAll(): Reply | Promise<Reply>;
   /** Process facts for INFO server/memory: pid, tcp port, config file, executable, rss. */
-  readonly process: { pid: number; tcpPort: number; configFile: string; executable: string; runId: string };
+  readonly process: {
+    pid: number;
+    tcpPort: number;
+    configFile: string;
+    executable: string;
+    runId: string;
+    /** INFO `os` (e.g. `Linux 6.1.0 x86_64`) and `arch_bits`. */
+    os?: string;
+    archBits?: number;
+  };
+  /** Process memory and CPU figures for INFO memory/cpu (measured by the composition root). */
+  resources?(): { rssBytes: number; peakRssBytes?: number; cpuUserSeconds: number; cpuSysSeconds: number };
+  /** True while the node is loading or catching up its data (INFO `loading:1`). */
+  loading?(): boolean;
   /** Timestamp source of the composition root (ms since epoch). */
   nowMs(): number;
   /** Starts a graceful shutdown (SHUTDOWN). */

@@ -31,7 +31,8 @@ export type CommandFlag =
   | 'no_mandatory_keys'
   | 'no_multi'
   | 'movablekeys'
-  | 'allow_busy';
+  | 'allow_busy'
+  | 'no_async_loading';
 
 /** Redis's legacy key triple: first key index, last key index (-1: the last argument), step. */
 export interface KeyRange {
@@ -85,6 +86,8 @@ export interface CommandBase {
 export interface DataCommand extends CommandBase {
   readonly kind: 'data';
   readonly run: DataHandler;
+  /** Subcommands of a container data command (OBJECT), for COMMAND INFO/DOCS. */
+  readonly subcommands?: readonly CommandBase[];
 }
 
 /** Server commands get a context defined by the server layer; kept opaque here. */

@@ -28,7 +28,11 @@ export interface InitialState {
 }
 
 export interface LogStorage {
-  /** The saved hard state and the configuration as of the last snapshot or applied conf change. */
+  /**
+   * The saved hard state, and the configuration as of the applied index the node restarts with
+   * (RaftConfig.applied): the host records the ConfState returned by applyConfChange durably, or with
+   * each snapshot, because entries up to `applied` are not handed out again.
+   */
   initialState(): InitialState;
   /**
    * Entries in [lo, hi), limited to `maxSize` bytes of payload but always at least one entry if any.
@@ -44,7 +48,12 @@ export interface LogStorage {
   firstIndex(): Index;
   /** Index of the last entry (the snapshot index if the log is empty). */
   lastIndex(): Index;
-  /** The most recent snapshot. May throw ErrSnapshotTemporarilyUnavailable; the core retries later. */
+  /**
+   * The most recent snapshot, sent to followers whose entries were compacted. Its ConfState must hold the
+   * recipient (a node refuses a snapshot that does not list it), so after adding a member the host must
+   * offer a snapshot taken after that change. May throw ErrSnapshotTemporarilyUnavailable (e.g. while
+   * one is being made on demand); the core retries on a later heartbeat response.
+   */
   snapshot(): Snapshot;
 }
 

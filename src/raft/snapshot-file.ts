@@ -70,7 +70,8 @@ export async function listSnapshotFiles(dir: string, group?: GroupId): Promise<S
   for (const name of await readdirOrEmpty(dir)) {
     const m = NAME_PATTERN.exec(name);
     if (!m) continue;
-    const info = { path: join(dir, name), group: parseInt(m[1]!, 16), index: parseInt(m[2]!, 16), term: parseInt(m[3]!, 16) };
+    const [g, index, term] = [m[1], m[2], m[3]].map((h) => parseInt(h!, 16));
+    const info = { path: join(dir, name), group: g!, index: index!, term: term! };
     if (group === undefined || info.group === group) out.push(info);
   }
   return out.sort((a, b) => a.group - b.group || b.index - a.index);
@@ -319,7 +320,8 @@ export class SnapshotFileReader {
     if (crc(t.subarray(0, TRAILER_BYTES - 4)) !== t.readUInt32BE(TRAILER_BYTES - 4)) fail('trailer checksum mismatch');
     const tr = new ByteReader(t.subarray(1), 'snapshot trailer');
     const trailer = { chunkCount: tr.u32(), totalRaw: tr.u64(), fileCrc: tr.u32() };
-    return new SnapshotFileReader(fd, path, group, metadata, fixedHead + bodyLength + 4, trailerStart, headerCrc, trailer);
+    const dataStart = fixedHead + bodyLength + 4;
+    return new SnapshotFileReader(fd, path, group, metadata, dataStart, trailerStart, headerCrc, trailer);
   }
 
   /** Each chunk's raw bytes, verified. Throws SnapshotCorruptionError at the first bad byte. */

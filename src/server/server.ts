@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly nodeId: string;
   /** Wall clock in ms since epoch (tests may pass their own). */
   readonly clock?: () => number;
+  /** The command table; default buildCommandTable() (tests add their own commands). */
+  readonly commands?: Map<string, CommandSpec>;
 }
 
 export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
@@ -76,7 +78,7 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     this.clock = options.clock ?? Date.now;
     this.stats = new Stats(this.clock(), () => this.keyspaces());
     this.engine = new LocalEngine(this.keyspace, this.clock, () => randomInt(0, 2 ** 32));
-    this.table = buildCommandTable();
+    this.table = options.commands ?? buildCommandTable();
     this.dispatcher = new Dispatcher(this.table, this);
     this.process = {
       pid: globalThis.process.pid,

@@ -10,7 +10,7 @@ export function globMatch(pattern: string, subject: string, nocase = false): boo
   return matchFrom(pattern, 0, subject, 0, nocase, state, 0);
 }
 
-/** A reusable matcher; `*` alone matches everything without work. */
+/** A reusable matcher. `*` alone matches every key, even the empty one, as Redis's KEYS and SCAN shortcut it. */
 export function globMatcher(pattern: string, nocase = false): (subject: string) => boolean {
   if (pattern === '*') return () => true;
   return (subject) => globMatch(pattern, subject, nocase);

@@ -82,7 +82,7 @@ for (const [seed, delayMs] of [[11, 150], [22, 300], [33, 500], [44, 700]] as co
         }
         assert.ok(matched >= run.acked, `recovered log is the state after ${matched} writes; ${run.acked} were acked`);
 
-        // Every entry has the exact bytes of its (group, index, term); the hard state matches the last write.
+        // Every entry has the exact bytes of its (group, index, term); commit stays inside the log.
         let checked = 0;
         for (const g of log.groupIds()) {
           const s = log.group(g);

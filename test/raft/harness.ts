@@ -38,6 +38,8 @@ export interface TestNode {
   applied: string[];
   appliedIndex: number;
   confState: ConfState;
+  /** Every configuration this node applied, in order. */
+  confHistory: ConfState[];
   readStates: ReadState[];
   /** Every message this node sent, for assertions on shapes. */
   sent: Message[];
@@ -59,6 +61,8 @@ export class Network {
   queue: Message[] = [];
   /** Optional filter: return false to drop a message. */
   filter: ((m: Message) => boolean) | null = null;
+  /** Report each MsgSnap's fate to its sender, as a host must (off: the test reports by hand). */
+  reportSnapshots = true;
   private seed: number;
 
   constructor(
@@ -71,7 +75,13 @@ export class Network {
   }
 
   /** Create node `id` with an initial configuration (or empty, for a node joining later). */
-  addNode(id: NodeId, initial: { voters: NodeId[]; learners: NodeId[] } | null, extra: NodeOptions = {}): TestNode {
+  addNode(
+    id: NodeId,
+    initial: { voters: NodeId[]; learners: NodeId[] } | null,
+    extra: NodeOptions = {},
+    /** Fill the storage before the node starts (a restart with an existing log). */
+    prepare?: (storage: MemoryStorage) => void,
+  ): TestNode {
     const confState: ConfState = {
       voters: initial?.voters ?? [],
       votersOutgoing: [],
@@ -80,9 +90,12 @@ export class Network {
       autoLeave: false,
     };
     const storage = initial === null ? new MemoryStorage() : new MemoryStorage(confState);
+    prepare?.(storage);
     const { seed: _seed, learners: _learners, ...rest } = this.options;
     const raw = new RawNode({ ...rest, ...extra, id, storage, random: seededRandom(this.seed++ * 7919 + id) });
-    const node: TestNode = { id, raw, storage, applied: [], appliedIndex: 0, confState, readStates: [], sent: [] };
+    const node: TestNode = {
+      id, raw, storage, applied: [], appliedIndex: 0, confState, confHistory: [], readStates: [], sent: [],
+    };
     this.nodes.set(id, node);
     return node;
   }
@@ -124,6 +137,7 @@ export class Network {
     n.appliedIndex = e.index;
     if (e.type === EntryType.ConfChange) {
       n.confState = n.raw.applyConfChange(decodeConfChange(e.data));
+      n.confHistory.push(n.confState);
     } else if (e.data.length > 0) {
       n.applied.push(dec(e.data));
     }
@@ -149,9 +163,12 @@ export class Network {
     this.queue = [];
     let n = 0;
     for (const m of batch) {
-      if (!this.deliverable(m)) continue;
-      this.node(m.to).raw.step(m);
-      n++;
+      const ok = this.deliverable(m);
+      if (ok) {
+        this.node(m.to).raw.step(m);
+        n++;
+      }
+      if (m.type === MessageType.Snap && this.reportSnapshots) this.nodes.get(m.from)?.raw.reportSnapshot(m.to, ok);
     }
     return n;
   }
@@ -245,6 +262,16 @@ export class Network {
     this.cuts.clear();
     this.ignored.clear();
     this.filter = null;
+  }
+
+  /**
+   * Snapshot node `id`'s state machine at its applied index and compact its log up to there, keeping
+   * `keep` entries before it. The snapshot data is the applied list (what processReady restores).
+   */
+  compact(id: NodeId, keep = 0): void {
+    const n = this.node(id);
+    n.storage.createSnapshot(n.appliedIndex, n.confState, enc(n.applied.join('\n')));
+    if (n.appliedIndex - keep > n.storage.firstIndex() - 1) n.storage.compact(n.appliedIndex - keep);
   }
 
   /** Terms of the entries in a node's log (storage plus unstable), for comparing logs. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClassicLevel } from 'classic-level';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { AssertionError } from '../../src/assert.js';
 import { ErrCompacted, ErrSnapshotOutOfDate, ErrUnavailable } from '../../src/raft/errors.js';
 import { DiskLog, type DiskLogOptions } from '../../src/raft/storage/disk-log.js';
@@ -222,7 +222,14 @@ test('a flipped byte in a log record is caught and names the group and index', a
     assert.equal(partial.group(1).lastIndex(), 10);
     assert.equal(partial.group(3).lastIndex(), 10);
     assert.throws(() => partial.group(2), /group 2 entry 7: checksum mismatch/);
+    // The remedy: destroy the group's records (it is then rebuilt from its peers as a new replica).
+    await partial.destroyGroup(2);
+    assert.equal(partial.group(2).lastIndex(), 0);
     await partial.close();
+    const { log: repaired, report: after } = await openLog(dir);
+    assert.deepEqual(repaired.groupIds(), [1, 3]);
+    assert.equal(after.entries, 20);
+    await repaired.close();
   });
 });
 
@@ -309,12 +316,34 @@ test('destroying a group deletes all of its records', async () => {
   await withDir('log', async (dir) => {
     const { log } = await openLog(dir);
     await log.write([1, 2].map((g) => ({ groupId: g, entries: makeEntries(g, 1, 5, 1), hardState: { term: 1, vote: 0, commit: 5 } })));
-    await log.write([{ groupId: 1, destroy: true }]);
+    const snap = snapshotAt(5, 1, 'state');
+    await log.saveSnapshotFile(1, snap);
+    await log.write([{ groupId: 1, snapshotTaken: snap, compactTo: 2 }]);
+    await log.destroyGroup(1);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
     await log.close();
     const { log: again, report } = await openLog(dir);
     assert.deepEqual(again.groupIds(), [2]);
     assert.equal(report.entries, 5);
     assert.equal(Buffer.from(again.group(2).entries(5, 6, Infinity)[0]!.data).toString('latin1'), Buffer.from(payloadFor(2, 5, 1)).toString('latin1'));
     await again.close();
+  });
+});
+
+test('a failed LevelDB write is fatal: every later write fails', async () => {
+  await withDir('log', async (dir) => {
+    const { log } = await openLog(dir);
+    const first = log.write([{ groupId: 1, entries: makeEntries(1, 1, 3, 1) }]); // in flight
+    const second = log.write([{ groupId: 1, entries: makeEntries(1, 4, 1, 1) }]); // waits behind it
+    // Pull the database out from under the log, as a dying disk would.
+    await (log as unknown as { db: ClassicLevel<Buffer, Buffer> }).db.close();
+    await first;
+    await assert.rejects(second, { name: 'StorageFailedError', message: /write failed, storage stopped/ });
+    assert.throws(() => log.write([{ groupId: 1, entries: makeEntries(1, 4, 1, 1) }]), {
+      name: 'StorageFailedError',
+      message: /write failed, storage stopped/,
+    });
+    assert.throws(() => log.write([{ groupId: 1, entries: makeEntries(1, 5, 1, 1) }]), { name: 'StorageFailedError' });
+    assert.throws(() => log.sync(), { name: 'StorageFailedError' });
   });
 });

@@ -11,7 +11,7 @@ import { RawNode, type RaftConfig } from '../../src/raft/raw-node.js';
 import type { Ready } from '../../src/raft/ready.js';
 import { MemoryStorage } from '../../src/raft/log-storage.js';
 import { decodeConfChange } from '../../src/raft/confchange/encoding.js';
-import { ErrStepPeerNotFound, isProposalDropped } from '../../src/raft/errors.js';
+import { ErrSnapshotTemporarilyUnavailable, ErrStepPeerNotFound, isProposalDropped } from '../../src/raft/errors.js';
 import {
   EntryType,
   MessageType,
@@ -20,6 +20,7 @@ import {
   type Entry,
   type Message,
   type NodeId,
+  type Snapshot,
 } from '../../src/raft/types.js';
 import { SimDisk, type DiskWrite } from './disk.js';
 import { KvStateMachine, decodeCommand, type KvCommand } from './kv.js';
@@ -107,11 +108,37 @@ interface PendingRead {
   index: number; // -1 until the ReadState arrives
 }
 
+/**
+ * The storage a node's core reads. When the core needs a snapshot to send, it gets one taken at the
+ * node's applied index (as CockroachDB does), so it always carries the current configuration; now and
+ * then the snapshot is "temporarily unavailable" and the core must retry later.
+ */
+export class SimStorage extends MemoryStorage {
+  constructor(
+    private readonly node: SimNode,
+    private readonly rng: Prng,
+  ) {
+    super();
+  }
+
+  /** The snapshot held, without taking a new one. */
+  stored(): Snapshot {
+    return super.snapshot();
+  }
+
+  override snapshot(): Snapshot {
+    const current = super.snapshot();
+    if (this.node.raw === null || this.node.applied <= current.metadata.index) return current;
+    if (this.rng.chance(0.1)) throw ErrSnapshotTemporarilyUnavailable;
+    return this.createSnapshot(this.node.applied, this.node.confState ?? undefined, this.node.sm.snapshot());
+  }
+}
+
 export class SimNode {
   status: NodeStatus = 'up';
   pausedUntil = 0;
   raw: RawNode | null = null;
-  storage = new MemoryStorage();
+  storage!: SimStorage;
   readonly disk = new SimDisk();
   sm = new KvStateMachine();
   confState: ConfState | null = null;
@@ -169,6 +196,14 @@ export class Cluster {
   /** For count-stale-votes: vote grants each node received, by receiver. */
   private readonly oldGrants = new Map<NodeId, Message[]>();
   stats = { messages: 0, readys: 0, crashes: 0, snapshotsSent: 0, compactions: 0, confChanges: 0 };
+  /** A running hash of what happened (deliveries and applies), to check that a seed replays exactly. */
+  traceHash = 0x811c9dc5;
+
+  private trace(a: number, b: number, c: number): void {
+    let h = this.traceHash;
+    for (const x of [this.now, a, b, c]) h = Math.imul(h ^ (x | 0), 0x01000193);
+    this.traceHash = h >>> 0;
+  }
 
   constructor(
     readonly rng: Prng,
@@ -251,15 +286,17 @@ export class Cluster {
   private start(node: SimNode, initialVoter: boolean): void {
     const durable = node.disk.durable;
     if (this.options.bugs.has('corrupt-entry') && durable.entries.length > 0 && this.rng.chance(0.5)) {
+      // Flip one digit of a client command (the JSON stays valid: the damage is silent).
       const i = this.rng.int(0, durable.entries.length - 1);
       const e = durable.entries[i]!;
-      if (e.type === EntryType.Normal && e.data.length > 0) {
-        const data = Uint8Array.from(e.data);
-        data[data.length - 2] ^= 1;
-        durable.entries[i] = { ...e, data };
+      const text = Buffer.from(e.data).toString('latin1');
+      const digit = text.search(/[0-9](?=[^0-9]*$)/);
+      if (e.type === EntryType.Normal && digit >= 0) {
+        const changed = text.slice(0, digit) + String((Number(text[digit]) + 1) % 10) + text.slice(digit + 1);
+        durable.entries[i] = { ...e, data: Buffer.from(changed, 'latin1') };
       }
     }
-    node.storage = durable.toStorage();
+    node.storage = durable.load(new SimStorage(node, this.rng));
     node.sm = KvStateMachine.restore(durable.snapshot.data);
     node.confState = durable.snapshot.metadata.index > 0 ? durable.snapshot.metadata.confState : null;
     node.applied = durable.snapshot.metadata.index;
@@ -298,7 +335,7 @@ export class Cluster {
     node.restartAt = this.now + downtime;
     node.acceptedWrites.clear();
     node.reads.clear();
-    this.network.dropNode(node.id);
+    for (const e of this.network.dropNode(node.id)) this.onDropped(e.message, 'down');
   }
 
   restart(node: SimNode): void {
@@ -327,7 +364,7 @@ export class Cluster {
     node.inflight = null;
     node.acceptedWrites.clear();
     node.reads.clear();
-    this.network.dropNode(node.id);
+    for (const e of this.network.dropNode(node.id)) this.onDropped(e.message, 'down');
   }
 
   // --- Driving -------------------------------------------------------------------------------
@@ -369,6 +406,7 @@ export class Cluster {
       return;
     }
     this.stats.messages++;
+    this.trace(m.to, m.type, m.term);
     if (m.type === MessageType.Snap) {
       const sender = this.nodes.get(m.from);
       if (sender && sender.incarnation === w.incarnation) {
@@ -474,6 +512,7 @@ export class Cluster {
       return;
     }
     node.applied = e.index;
+    this.trace(node.id, e.index, e.term);
     let result: KvOutput = null;
     if (e.type === EntryType.ConfChange) {
       let cc: ConfChange | null = null;
@@ -599,7 +638,7 @@ export class Cluster {
 
   /** Log compaction: snapshot the state machine at the applied index and drop older entries. */
   compact(node: SimNode, keep: number): void {
-    if (!this.isActive(node) || node.inflight || node.applied <= node.storage.snapshot().metadata.index) return;
+    if (!this.isActive(node) || node.inflight || node.applied <= node.storage.stored().metadata.index) return;
     const data = node.sm.snapshot();
     const snap = node.storage.createSnapshot(node.applied, node.confState ?? undefined, data);
     const v = this.oracle.onState(node.id, node.applied, node.sm.fingerprint(), 'snapshot taken');

@@ -4,7 +4,7 @@
 // page cache might) and, of course, the write still in progress. Nothing that was fsynced is ever
 // lost: those are the only faults Raft claims to survive (TigerBeetle's testing/storage.zig rule).
 
-import { MemoryStorage, EMPTY_HARD_STATE, EMPTY_SNAPSHOT } from '../../src/raft/log-storage.js';
+import { type MemoryStorage, EMPTY_HARD_STATE, EMPTY_SNAPSHOT } from '../../src/raft/log-storage.js';
 import type { Entry, HardState, Snapshot } from '../../src/raft/types.js';
 import type { Prng } from './prng.js';
 
@@ -44,9 +44,8 @@ export class DurableState {
     this.entries = this.entries.filter((e) => e.index > snapshot.metadata.index);
   }
 
-  /** A fresh MemoryStorage holding exactly the durable contents (what a restart reads). */
-  toStorage(): MemoryStorage {
-    const storage = new MemoryStorage();
+  /** Loads exactly the durable contents into an empty storage (what a restart reads). */
+  load<S extends MemoryStorage>(storage: S): S {
     if (this.snapshot.metadata.index > 0) storage.applySnapshot(this.snapshot);
     storage.append(this.entries);
     storage.setHardState(this.hardState);

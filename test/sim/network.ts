@@ -90,13 +90,16 @@ export class SimNetwork<M> {
     return { delivered, dropped };
   }
 
-  /** Drops everything in flight to or from `node` (a crash closes its connections). */
-  dropNode(node: number): void {
+  /** Drops everything in flight to or from `node` (a crash closes its connections); returns what it dropped. */
+  dropNode(node: number): Envelope<M>[] {
+    const dropped: Envelope<M>[] = [];
     for (const [at, bucket] of this.inFlight) {
-      const kept = bucket.filter((e) => e.from !== node && e.to !== node);
+      const kept: Envelope<M>[] = [];
+      for (const e of bucket) (e.from !== node && e.to !== node ? kept : dropped).push(e);
       this.count -= bucket.length - kept.length;
       this.inFlight.set(at, kept);
     }
+    return dropped;
   }
 
   isCut(from: number, to: number): boolean {

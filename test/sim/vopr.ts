@@ -38,7 +38,7 @@ interface FaultMix {
   networkChange: number;
 }
 
-export const DEFAULT_SAFETY_UNITS = 2500;
+export const DEFAULT_SAFETY_UNITS = 4000;
 export const DEFAULT_LIVENESS_UNITS = 2500;
 
 export function runSeed(options: RunOptions): RunResult {
@@ -77,11 +77,11 @@ function runSeedUnchecked(options: RunOptions): RunResult {
     diskLatency: rng.pick([[0, 0], [0, 3], [1, 8]] as const),
   });
   const faults: FaultMix = {
-    crash: rng.pick([0, 0.001, 0.003]),
-    pause: rng.pick([0, 0.001, 0.003]),
-    partition: rng.pick([0, 0.002, 0.006]),
+    crash: rng.pick([0, 0.002, 0.006]),
+    pause: rng.pick([0, 0.002, 0.006]),
+    partition: rng.pick([0, 0.003, 0.01]),
     membership: rng.pick([0, 0.002, 0.006]),
-    transfer: rng.pick([0, 0.001, 0.004]),
+    transfer: rng.pick([0, 0.002, 0.006]),
     compact: rng.pick([0, 0.002, 0.01]),
     networkChange: rng.pick([0, 0.002]),
   };
@@ -168,7 +168,7 @@ function runSeedUnchecked(options: RunOptions): RunResult {
   const summary =
     `nodes=${cluster.nodes.size} terms=${cluster.electionSafety.termsWithLeader} applied=${cluster.oracle.highestApplied} ` +
     `ops ok=${c.ok} fail=${c.fail} info=${c.indeterminate} readsLost=${c.readsLost} lin=${linearizability} ` +
-    `crashes=${s.crashes} snaps=${s.snapshotsSent} compactions=${s.compactions} confChanges=${s.confChanges} msgs=${s.messages}`;
+    `crashes=${s.crashes} snaps=${s.snapshotsSent} compactions=${s.compactions} confChanges=${s.confChanges} msgs=${s.messages} trace=${cluster.traceHash.toString(16)}`;
   return { seed: options.seed, violations: cluster.violations, linearizability, summary };
 }
 

@@ -33,6 +33,11 @@ export function subcommand(
   return { name, arity, flags, categories, keys: null, summary, since, group, run };
 }
 
+/** The same subcommand with COMMAND INFO tips. */
+export function withTips(sub: Subcommand, ...tips: string[]): Subcommand {
+  return { ...sub, tips };
+}
+
 /**
  * The handler of a container command (CLIENT, CONFIG, CLUSTER, COMMAND...): finds the subcommand in
  * argv[1] case-insensitively, checks its arity as Redis does (`'client|setname'`), and runs it.
@@ -45,6 +50,7 @@ export function dispatchSubcommands(parent: string, subcommands: readonly Subcom
     if ((sub.arity > 0 && argv.length !== sub.arity) || argv.length < -sub.arity) {
       return new ErrorReply(errors.wrongArity(`${parent}|${sub.name}`));
     }
+    ctx.session.lastCommand = `${parent}|${sub.name}`; // as Redis records it (CLIENT LIST cmd=)
     return sub.run(ctx, argv);
   };
 }

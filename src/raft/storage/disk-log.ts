@@ -35,7 +35,16 @@ import {
 import type { Entry, GroupId, HardState, Index, Snapshot, SnapshotMetadata } from '../types.js';
 import { StorageBusyError, StorageCorruptionError, StorageFailedError } from './errors.js';
 import { GroupLog, type BatchSink } from './group-log.js';
-import { KeyKind, kindRange, nodeKey, parseEntryKey, parseGroupKey } from './keys.js';
+import {
+  GROUP_ID_MAX,
+  KeyKind,
+  entryKey,
+  groupKey,
+  kindRange,
+  nodeKey,
+  parseEntryKey,
+  parseGroupKey,
+} from './keys.js';
 import {
   readEntryRecord,
   readHardStateRecord,
@@ -71,8 +80,6 @@ export interface GroupWrite {
   readonly snapshotTaken?: Snapshot;
   /** Discard entries up to and including this index (at most the newest snapshot's index). */
   readonly compactTo?: Index;
-  /** Delete all of the group's records (the replica left this node). */
-  readonly destroy?: boolean;
 }
 
 export interface RecoveryReport {
@@ -140,7 +147,7 @@ export class DiskLog {
   /** Groups whose records failed recovery (tolerateCorruptGroups): never silently restarted empty. */
   private readonly failedGroups = new Map<GroupId, Error>();
   private pending: PendingBatch | null = null;
-  private writing = false;
+  private inFlight: PendingBatch | null = null;
   private dirty = false; // written since the last sync
   private failure: Error | null = null;
   private closed = false;
@@ -198,7 +205,7 @@ export class DiskLog {
     if (!g) {
       const failure = this.failedGroups.get(groupId);
       if (failure) throw failure;
-      assert(Number.isInteger(groupId) && groupId >= 0 && groupId <= 0xffff_ffff, `bad group id ${groupId}`);
+      assert(Number.isInteger(groupId) && groupId >= 0 && groupId <= GROUP_ID_MAX, `bad group id ${groupId}`);
       g = new GroupLog(groupId);
       this.groupLogs.set(groupId, g);
     }
@@ -228,7 +235,7 @@ export class DiskLog {
     const batch = this.batchToFill();
     for (const w of writes) this.apply(w, batch);
     if (this.fsync === 'always' && mustSync) batch.sync = true;
-    if (this.writing) return batch.done; // goes out when the batch in flight completes
+    if (this.inFlight) return batch.done; // goes out when the batch in flight completes
     if (batch.ops === 0 && !batch.sync) {
       this.pending = null; // nothing to write, and nothing earlier is still in flight
       return Promise.resolve();
@@ -240,17 +247,17 @@ export class DiskLog {
 
   /** Makes everything written so far durable (a synced marker batch), whatever the policy. */
   sync(): Promise<void> {
-    this.checkWritable();
+    this.checkOpen();
     const batch = this.batchToFill();
     batch.put(SYNC_MARKER_KEY, Buffer.from([1]));
     batch.sync = true;
-    if (!this.writing) this.flush();
+    if (!this.inFlight) this.flush();
     return batch.done;
   }
 
   private syncIfDirty(): void {
     if (this.closed || this.failure || (!this.dirty && !this.pending)) return;
-    this.sync().catch(() => undefined); // a failure is recorded in this.failure and fails later writes
+    this.sync().catch(() => undefined); // a failure is kept in this.failure and fails the next write
   }
 
   /** Writes a snapshot file durably in the snapshot directory (before the write() that records it). */
@@ -263,28 +270,64 @@ export class DiskLog {
     return pruneSnapshotFiles(this.snapshotDir, groupId, keep);
   }
 
+  /**
+   * Deletes every record and snapshot file of a group (the replica left this node, or its records are
+   * corrupt and it will be rebuilt from its peers). Writes to the group are refused meanwhile.
+   */
+  async destroyGroup(groupId: GroupId): Promise<void> {
+    this.checkWritable();
+    this.groupLogs.delete(groupId);
+    const previousFailure = this.failedGroups.get(groupId);
+    this.failedGroups.set(groupId, new StorageFailedError(`group ${groupId} is being destroyed`));
+    try {
+      await this.idle();
+      const end = groupId === GROUP_ID_MAX ? Buffer.from([KeyKind.Entry + 1]) : entryKey(groupId + 1, 0);
+      const keys = await this.db.keys({ gte: entryKey(groupId, 0), lt: end }).all();
+      for (const kind of [KeyKind.HardState, KeyKind.Truncated, KeyKind.SnapshotMeta]) {
+        keys.push(groupKey(kind, groupId));
+      }
+      // Fill the batch without awaiting in between: another write may flush it at any await.
+      const batch = this.batchToFill();
+      for (const key of keys) batch.del(key);
+      batch.sync = this.fsync !== 'no';
+      if (!this.inFlight) this.flush();
+      await batch.done;
+      this.failedGroups.delete(groupId);
+    } catch (err) {
+      if (previousFailure) this.failedGroups.set(groupId, previousFailure);
+      throw err;
+    }
+    await pruneSnapshotFiles(this.snapshotDir, groupId, 0);
+  }
+
+  /** Resolves when every write issued so far has completed. */
+  private async idle(): Promise<void> {
+    while (this.pending || this.inFlight) await (this.pending ?? this.inFlight)!.done;
+  }
+
   /** Waits for queued writes, syncs unless the policy is 'no', and closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    if (!this.failure) {
-      const last = this.fsync !== 'no' ? this.sync() : (this.pending?.done ?? Promise.resolve());
-      await last.catch(() => undefined);
-    }
-    this.closed = true;
+    if (!this.failure && this.fsync !== 'no') this.sync().catch(() => undefined);
+    this.closed = true; // refuse new writes; those already queued complete
+    await this.idle().catch(() => undefined);
     await this.db.close();
   }
 
-  private checkWritable(): void {
+  private checkOpen(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new StorageFailedError(`${this.dir}: storage is closed`);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
     if (this.pending && this.pending.bytes > this.pendingBytesMax) {
       throw new StorageBusyError(`${this.pending.bytes} bytes wait for the disk (limit ${this.pendingBytesMax})`);
     }
   }
 
   private check(w: GroupWrite): void {
-    if (w.destroy) return;
     const g = this.group(w.groupId);
     // Checks that depend on earlier parts of the same write (an append after a snapshot install, a
     // compaction after a snapshot taken) run again inside apply(); these catch the common refusals.
@@ -294,11 +337,6 @@ export class DiskLog {
 
   private apply(w: GroupWrite, sink: BatchSink): void {
     const g = this.group(w.groupId);
-    if (w.destroy) {
-      g.destroy(sink);
-      this.groupLogs.delete(w.groupId);
-      return;
-    }
     if (w.snapshot) g.installSnapshot(w.snapshot, sink);
     if (w.entries) g.append(w.entries, sink);
     if (w.hardState) g.setHardState(w.hardState, sink);
@@ -307,8 +345,21 @@ export class DiskLog {
   }
 
   private batchToFill(): PendingBatch {
-    this.pending ??= new PendingBatch(this.db.batch());
+    if (!this.pending) {
+      try {
+        this.pending = new PendingBatch(this.db.batch());
+      } catch (err) {
+        throw this.fail(err);
+      }
+    }
     return this.pending;
+  }
+
+  /** Records a storage failure: fatal, every later write fails with it. */
+  private fail(err: unknown): StorageFailedError {
+    const cause = err instanceof Error ? err.message : String(err);
+    this.failure ??= new StorageFailedError(`${this.dir}: write failed, storage stopped: ${cause}`);
+    return this.failure as StorageFailedError;
   }
 
   /** Sends the pending batch to LevelDB; the next one goes when it completes (one in flight, in order). */
@@ -316,10 +367,10 @@ export class DiskLog {
     const batch = this.pending;
     if (!batch) return;
     this.pending = null;
-    this.writing = true;
+    this.inFlight = batch;
     batch.batch.write({ sync: batch.sync }).then(
       () => {
-        this.writing = false;
+        this.inFlight = null;
         this.stats.batches++;
         if (batch.sync) this.stats.syncedBatches++;
         this.stats.puts += batch.puts;
@@ -331,11 +382,10 @@ export class DiskLog {
         if (this.pending) this.flush();
       },
       (err: unknown) => {
-        this.writing = false;
-        const cause = err instanceof Error ? err.message : String(err);
-        this.failure = new StorageFailedError(`${this.dir}: write failed, storage stopped: ${cause}`);
-        batch.reject(this.failure);
-        this.pending?.reject(this.failure);
+        this.inFlight = null;
+        const failure = this.fail(err);
+        batch.reject(failure);
+        this.pending?.reject(failure);
         this.pending = null;
       },
     );
@@ -460,7 +510,9 @@ export class DiskLog {
           const what = `group ${group} entry ${index}`;
           try {
             const expected = base + list.length + 1;
-            if (index !== expected) throw new StorageCorruptionError(`${what}: gap in the log (expected entry ${expected})`);
+            if (index !== expected) {
+              throw new StorageCorruptionError(`${what}: gap in the log (expected entry ${expected})`);
+            }
             list.push(readEntryRecord(key, value, index, what));
           } catch (err) {
             if (!(err instanceof StorageCorruptionError)) throw err;

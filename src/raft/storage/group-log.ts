@@ -169,8 +169,9 @@ export class GroupLog implements LogStorage {
   checkRecordSnapshot(snap: Snapshot): void {
     const { index, term } = snap.metadata;
     if (index <= this.snap.metadata.index) throw ErrSnapshotOutOfDate;
-    assert(index <= this.lastIndex(), `group ${this.groupId}: snapshot ${index} is past last index ${this.lastIndex()}`);
-    assert(this.term(index) === term, `group ${this.groupId}: snapshot ${index} has term ${term}, log has ${this.term(index)}`);
+    const id = this.groupId;
+    assert(index <= this.lastIndex(), `group ${id}: snapshot ${index} is past last index ${this.lastIndex()}`);
+    assert(this.term(index) === term, `group ${id}: snapshot ${index} has term ${term}, log has ${this.term(index)}`);
   }
 
   /**
@@ -202,14 +203,6 @@ export class GroupLog implements LogStorage {
     const head = this.ents[index - offset]!;
     this.ents = [{ term: head.term, index, type: 0, data: new Uint8Array(0) }, ...this.ents.slice(index - offset + 1)];
     sink.put(this.truncatedKey, encodeTruncatedRecord(this.truncatedKey, { index, term: head.term }));
-  }
-
-  /** Delete every record of this group (the replica was removed from this node). */
-  destroy(sink: BatchSink): void {
-    this.deleteEntryKeys(this.firstIndex(), this.lastIndex(), sink);
-    sink.del(this.hardStateKey);
-    sink.del(this.truncatedKey);
-    sink.del(this.snapshotKey);
   }
 
   private deleteEntryKeys(from: Index, to: Index, sink: BatchSink): void {

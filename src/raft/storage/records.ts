@@ -3,7 +3,16 @@
 // found under the wrong key all fail the check. The check runs on every read (recovery reads every record).
 
 import CRC32 from 'crc-32';
-import { ByteReader, ByteWriter, CODEC_VERSION, readConfState, readHardState, writeConfState, writeHardState, writeVarintAt } from '../codec.js';
+import {
+  ByteReader,
+  ByteWriter,
+  CODEC_VERSION,
+  readConfState,
+  readHardState,
+  writeConfState,
+  writeHardState,
+  writeVarintAt,
+} from '../codec.js';
 import type { ConfState, Entry, HardState, Index, SnapshotMetadata, Term } from '../types.js';
 import { EntryType } from '../types.js';
 import { StorageCorruptionError } from './errors.js';
@@ -24,7 +33,9 @@ export function sealRecord(key: Uint8Array, value: Buffer): Buffer {
 
 /** Checks the CRC and version; returns a reader positioned at the body. `what` names the record in errors. */
 export function openRecord(key: Uint8Array, value: Uint8Array, what: string): ByteReader {
-  if (value.length < RECORD_OVERHEAD) throw new StorageCorruptionError(`${what}: record of ${value.length} bytes is too short`);
+  if (value.length < RECORD_OVERHEAD) {
+    throw new StorageCorruptionError(`${what}: record of ${value.length} bytes is too short`);
+  }
   const v = Buffer.from(value.buffer, value.byteOffset, value.length);
   const stored = v.readUInt32BE(0);
   const actual = crcOf(key, v.subarray(CRC_BYTES));
@@ -33,7 +44,9 @@ export function openRecord(key: Uint8Array, value: Uint8Array, what: string): By
       `${what}: checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`,
     );
   }
-  if (v[CRC_BYTES] !== CODEC_VERSION) throw new StorageCorruptionError(`${what}: unknown record version ${v[CRC_BYTES]}`);
+  if (v[CRC_BYTES] !== CODEC_VERSION) {
+    throw new StorageCorruptionError(`${what}: unknown record version ${v[CRC_BYTES]}`);
+  }
   return new ByteReader(v.subarray(RECORD_OVERHEAD), what);
 }
 

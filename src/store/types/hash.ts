@@ -26,6 +26,13 @@ export class HashValue implements CollectionValue {
     return this.hashtable ? 'hashtable' : 'listpack';
   }
 
+  clone(): HashValue {
+    const copy = new HashValue();
+    for (const [field, value] of this.fields) copy.set(field, value);
+    copy.hashtable = this.hashtable;
+    return copy;
+  }
+
   memoryBytes(): number {
     const perEntry = this.hashtable ? HASHTABLE_ENTRY_OVERHEAD_BYTES : LISTPACK_ENTRY_OVERHEAD_BYTES;
     return VALUE_OVERHEAD_BYTES + this.bytes + this.fields.size * perEntry;

@@ -29,6 +29,10 @@ export class ListValue implements CollectionValue {
     return 'quicklist';
   }
 
+  clone(): ListValue {
+    return ListValue.from(this.toArray());
+  }
+
   memoryBytes(): number {
     return VALUE_OVERHEAD_BYTES + this.elementBytes + this.count * ELEMENT_OVERHEAD_BYTES;
   }

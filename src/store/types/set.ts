@@ -54,6 +54,12 @@ export class SetValue implements CollectionValue {
     return this.intset ? 'intset' : 'hashtable';
   }
 
+  clone(): SetValue {
+    const copy = SetValue.from(this.items);
+    copy.intset = this.intset;
+    return copy;
+  }
+
   memoryBytes(): number {
     if (this.intset) return VALUE_OVERHEAD_BYTES + this.items.length * INTSET_ENTRY_BYTES;
     return VALUE_OVERHEAD_BYTES + this.bytes + this.items.length * HASHTABLE_ENTRY_OVERHEAD_BYTES;

@@ -29,6 +29,13 @@ export class ZSetValue implements CollectionValue {
     return this.skiplist ? 'skiplist' : 'listpack';
   }
 
+  clone(): ZSetValue {
+    const copy = new ZSetValue();
+    for (const [member, score] of this.scores) copy.set(member, score);
+    copy.skiplist = this.skiplist;
+    return copy;
+  }
+
   memoryBytes(): number {
     const perEntry = this.skiplist ? SKIPLIST_ENTRY_OVERHEAD_BYTES : LISTPACK_ENTRY_OVERHEAD_BYTES;
     return VALUE_OVERHEAD_BYTES + this.bytes + this.scores.size * perEntry;

@@ -1,0 +1,191 @@
+// A minimal TCP transport for Raft messages between nodes: one outgoing connection per peer, frames of
+// [length u32 BE][version u8][count varint]{group varint, message}* (codec.ts), so one frame carries the
+// messages of many groups for one peer. Raft tolerates loss, so the transport drops rather than queues
+// without bound: a peer whose socket has more than `sendBufferBytesMax` waiting gets nothing more until
+// it drains, and a broken connection is re-dialled on a later send after a short pause.
+//
+// This module does I/O (node:net) and belongs with the composition root; it lives here because the
+// benchmarks need it before the cluster bus exists. It does not authenticate peers (the bus will).
+
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { ByteReader, ByteWriter, CODEC_VERSION, CodecError, readMessage, writeMessage } from './codec.js';
+import type { GroupId, Message, NodeId } from './types.js';
+
+export interface GroupMessage {
+  readonly groupId: GroupId;
+  readonly message: Message;
+}
+
+export interface TcpTransportOptions {
+  readonly host?: string;
+  /** 0 (default) picks a free port; read it back from `port`. */
+  readonly port?: number;
+  /** Called with each received frame's messages, in order. */
+  readonly onMessages: (batch: GroupMessage[]) => void;
+  /** Largest frame accepted; a peer that sends more is disconnected. Default 64 MiB. */
+  readonly frameBytesMax?: number;
+  /** Bytes that may wait in one peer's socket before frames to it are dropped. Default 64 MiB. */
+  readonly sendBufferBytesMax?: number;
+  /** Pause before re-dialling a peer whose connection failed. Default 100 ms. */
+  readonly redialDelayMs?: number;
+}
+
+interface Peer {
+  readonly host: string;
+  readonly port: number;
+  socket: Socket | null;
+  /** When the last connection failed (performance.now()), to pace re-dialling. */
+  failedAt: number;
+}
+
+export interface TransportStats {
+  framesSent: number;
+  framesDropped: number;
+  framesReceived: number;
+  bytesSent: number;
+}
+
+const LENGTH_BYTES = 4;
+
+/** Encodes one frame: the length prefix and the messages of many groups. */
+export function encodeFrame(batch: readonly GroupMessage[]): Buffer {
+  const w = new ByteWriter(64 + batch.length * 64);
+  w.u32(0).u8(CODEC_VERSION).varint(batch.length);
+  for (const { groupId, message } of batch) {
+    w.varint(groupId);
+    writeMessage(w, message);
+  }
+  const frame = w.finish();
+  frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
+  return frame;
+}
+
+/** Decodes a frame's body (after the length prefix). Throws CodecError on malformed input. */
+export function decodeFrameBody(body: Uint8Array): GroupMessage[] {
+  const r = new ByteReader(body, 'raft frame');
+  r.version();
+  const n = r.count('messages', 2);
+  const out: GroupMessage[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = { groupId: r.varint('group'), message: readMessage(r) };
+  r.end();
+  return out;
+}
+
+export class TcpTransport {
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly inbound = new Set<Socket>();
+  readonly stats: TransportStats = { framesSent: 0, framesDropped: 0, framesReceived: 0, bytesSent: 0 };
+  private readonly frameBytesMax: number;
+  private readonly sendBufferBytesMax: number;
+  private readonly redialDelayMs: number;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: TcpTransportOptions,
+  ) {
+    this.frameBytesMax = options.frameBytesMax ?? 64 << 20;
+    this.sendBufferBytesMax = options.sendBufferBytesMax ?? 64 << 20;
+    this.redialDelayMs = options.redialDelayMs ?? 100;
+  }
+
+  static listen(options: TcpTransportOptions): Promise<TcpTransport> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      const transport = new TcpTransport(server, options);
+      server.on('connection', (socket) => transport.accept(socket));
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve(transport));
+    });
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  addPeer(id: NodeId, host: string, port: number): void {
+    this.peers.get(id)?.socket?.destroy();
+    this.peers.set(id, { host, port, socket: null, failedAt: -Infinity });
+  }
+
+  /** Sends one frame to `to`. Returns false if it was dropped (unknown peer, broken or full link). */
+  send(to: NodeId, batch: readonly GroupMessage[]): boolean {
+    const peer = this.peers.get(to);
+    const socket = peer && this.connection(peer);
+    if (!socket || socket.writableLength > this.sendBufferBytesMax) {
+      this.stats.framesDropped++;
+      return false;
+    }
+    const frame = encodeFrame(batch);
+    socket.write(frame);
+    this.stats.framesSent++;
+    this.stats.bytesSent += frame.length;
+    return true;
+  }
+
+  private connection(peer: Peer): Socket | null {
+    if (peer.socket) return peer.socket;
+    if (performance.now() - peer.failedAt < this.redialDelayMs) return null;
+    const socket = createConnection({ host: peer.host, port: peer.port });
+    socket.setNoDelay(true);
+    const fail = () => {
+      if (peer.socket === socket) {
+        peer.socket = null;
+        peer.failedAt = performance.now();
+      }
+      socket.destroy();
+    };
+    socket.on('error', fail);
+    socket.on('close', fail);
+    socket.on('data', () => socket.destroy()); // peers never answer on this connection
+    peer.socket = socket;
+    return socket;
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.inbound.add(socket);
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    let needed = LENGTH_BYTES; // bytes to wait for before parsing: a length prefix, or a whole frame
+    socket.on('data', (data: Buffer) => {
+      chunks.push(data);
+      buffered += data.length;
+      if (buffered < needed) return;
+      let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+      let at = 0;
+      while (buf.length - at >= LENGTH_BYTES) {
+        const length = buf.readUInt32BE(at);
+        if (length > this.frameBytesMax) {
+          socket.destroy(); // a bad peer hurts only itself
+          return;
+        }
+        if (buf.length - at - LENGTH_BYTES < length) break;
+        const body = buf.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + length);
+        at += LENGTH_BYTES + length;
+        let batch: GroupMessage[];
+        try {
+          batch = decodeFrameBody(body);
+        } catch (err) {
+          if (!(err instanceof CodecError)) throw err;
+          socket.destroy();
+          return;
+        }
+        this.stats.framesReceived++;
+        this.options.onMessages(batch);
+      }
+      buf = buf.subarray(at);
+      chunks = buf.length > 0 ? [buf] : [];
+      buffered = buf.length;
+      needed = buffered >= LENGTH_BYTES ? LENGTH_BYTES + buf.readUInt32BE(0) : LENGTH_BYTES;
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.inbound.delete(socket));
+  }
+
+  async close(): Promise<void> {
+    for (const peer of this.peers.values()) peer.socket?.destroy();
+    for (const socket of this.inbound) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
