@@ -591,6 +591,10 @@ export class Cluster {
     return out;
   }
 
+  activeNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => this.isActive(n));
+  }
+
   /** Proposes a client command at `node`: 'accepted', or 'dropped' (certainly not appended). */
   propose(node: SimNode, cmd: KvCommand, data: Uint8Array): 'accepted' | 'dropped' {
     let outcome: 'accepted' | 'dropped' = 'dropped';

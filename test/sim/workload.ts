@@ -142,12 +142,14 @@ export class Workload implements ClientCallbacks {
 
   private attempt(client: Client, op: ActiveOp): void {
     const now = this.cluster.now;
-    const leaders = this.cluster.leaders();
-    if (leaders.length === 0) {
+    // Some reads go to any node: a follower forwards its ReadIndex request to the leader.
+    const followerRead = op.input.op === 'get' && this.rng.chance(0.3);
+    const candidates = followerRead ? this.cluster.activeNodes() : this.cluster.leaders();
+    if (candidates.length === 0) {
       op.nextAttemptAt = now + 5; // no leader known yet: look again soon
       return;
     }
-    const node = this.rng.pick(leaders);
+    const node = this.rng.pick(candidates);
     op.attempt++;
     op.nextAttemptAt = now + this.options.attemptTimeout;
     if (op.input.op === 'get') {
