@@ -199,18 +199,18 @@ class Host {
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const elapsed = (performance.now() - t0) / 1000;
-    const committed = this.committed;
-    const latencies = this.latencies.sort((a, b) => a - b);
-    this.window = 0;
-    if (timer) clearInterval(timer);
-    await sleep(300); // let the tail drain before the next run
-    return {
+    const latencies = this.latencies.slice().sort((a, b) => a - b);
+    const result: RunResult = {
       mode,
-      entriesPerSec: committed / elapsed,
+      entriesPerSec: this.committed / elapsed,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       dropped: this.dropped,
     };
+    this.window = 0;
+    if (timer) clearInterval(timer);
+    await sleep(300); // let the tail drain before the next run
+    return result;
   }
 }
 
@@ -285,7 +285,7 @@ async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promis
   const children = MEMBERS.map(
     (id) =>
       new Child(
-        spawn(process.execPath, [script, '--node', String(id), '--groups', String(groups), '--fsync', fsync, '--dir', join(root, `n${id}`)], {
+        spawn(process.execPath, [...process.execArgv, script, '--node', String(id), '--groups', String(groups), '--fsync', fsync, '--dir', join(root, `n${id}`)], {
           stdio: ['pipe', 'pipe', 'pipe'],
         }),
       ),

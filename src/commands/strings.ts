@@ -137,7 +137,8 @@ function setGeneric(
     old = db.get(key, ctx.nowMs);
     if (old !== undefined && typeof old !== 'string') return WRONGTYPE_REPLY;
   }
-  const found = db.getForWrite(key, ctx.nowMs) !== undefined;
+  // A plain SET needs no lookup: `set` replaces whatever is there, expired or not.
+  const found = flags & (FLAG_NX | FLAG_XX) ? db.getForWrite(key, ctx.nowMs) !== undefined : false;
   if ((flags & FLAG_NX && found) || (flags & FLAG_XX && !found)) {
     if (flags & FLAG_GET) return old ?? null;
     return nxReplies ? nxReplies[1] : null;
@@ -208,10 +209,7 @@ function msetArityError(argv: readonly string[]): ErrorReply | null {
 const mset: DataHandler = (ctx, argv) => {
   const error = msetArityError(argv);
   if (error) return error;
-  for (let i = 1; i < argv.length; i += 2) {
-    ctx.db.getForWrite(argv[i]!, ctx.nowMs);
-    ctx.db.set(argv[i]!, argv[i + 1]!, ctx.nowMs);
-  }
+  for (let i = 1; i < argv.length; i += 2) ctx.db.set(argv[i]!, argv[i + 1]!, ctx.nowMs);
   return OK;
 };
 
@@ -361,7 +359,12 @@ function lcsReply(a: string, b: string, getIdx: boolean, getLen: boolean, withMa
   if ((alen + 1) * width * 4 > STRING_MAX_BYTES) {
     return new ErrorReply('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
   }
-  const table = new Uint32Array((alen + 1) * width);
+  let table: Uint32Array;
+  try {
+    table = new Uint32Array((alen + 1) * width);
+  } catch {
+    return new ErrorReply('ERR Insufficient memory, failed allocating transient memory for LCS');
+  }
   for (let i = 1; i <= alen; i++) {
     const ca = a.charCodeAt(i - 1);
     for (let j = 1; j <= blen; j++) {

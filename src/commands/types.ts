@@ -99,3 +99,17 @@ export interface ServerCommand<Ctx = unknown> extends CommandBase {
 }
 
 export type CommandSpec = DataCommand | ServerCommand;
+
+/**
+ * The argv indexes of a command line's keys, by the spec's getKeys or its legacy key triple (a
+ * negative `last` counts from the end). The one definition routing and COMMAND GETKEYS share.
+ */
+export function keyIndexes(spec: CommandBase, argv: readonly string[]): number[] {
+  if (spec.getKeys !== undefined) return spec.getKeys(argv).filter((i) => i < argv.length);
+  const range = spec.keys;
+  if (range === null || range.first >= argv.length) return [];
+  const last = Math.min(range.last < 0 ? argv.length + range.last : range.last, argv.length - 1);
+  const indexes: number[] = [];
+  for (let i = range.first; i <= last; i += range.step) indexes.push(i);
+  return indexes;
+}

@@ -80,7 +80,12 @@ export class Connection implements Session, DispatchClient {
     this.createdAtMs = host.nowMs();
     this.lastInteractionMs = this.createdAtMs;
     this.context = { session: this, server: host.api };
-    this.decoder = new RequestDecoder({ bulkBytesMax: host.bulkBytesMax() });
+    // A live view of the limit: CONFIG SET proto-max-bulk-len applies to open connections too.
+    this.decoder = new RequestDecoder({
+      get bulkBytesMax() {
+        return host.bulkBytesMax();
+      },
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());

@@ -3,7 +3,7 @@
 // all 16384 slots, executed by a LocalEngine.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ServerApi, Session } from '../commands/server-context.js';
 import { OK, type Reply } from '../resp/reply.js';
 import type { CommandSpec } from '../commands/types.js';
@@ -77,7 +77,7 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     this.nodeId = options.nodeId;
     this.clock = options.clock ?? Date.now;
     this.stats = new Stats(this.clock(), () => this.keyspaces());
-    this.engine = new LocalEngine(this.keyspace, this.clock, () => randomInt(0, 2 ** 32));
+    this.engine = new LocalEngine(this.keyspace, this.clock, seedSource(randomBytes(4).readUInt32LE(0)));
     this.table = options.commands ?? buildCommandTable();
     this.dispatcher = new Dispatcher(this.table, this);
     this.process = {
@@ -288,4 +288,15 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       if (keys.length < EXPIRE_KEYS_PER_CALL || performance.now() - started > budgetMs) return;
     }
   }
+}
+
+/** Per-command seeds: xorshift32 started from a secure random value (cheaper than crypto per call). */
+function seedSource(initial: number): () => number {
+  let state = initial || 0x9e3779b9;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
 }

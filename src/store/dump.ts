@@ -262,18 +262,41 @@ export function registerRdbType(kind: CollectionType, codec: RdbTypeCodec): void
   for (const type of codec.loadTypes) codecsByType.set(type, codec);
 }
 
+/** Whether `value` can be written in RDB form (strings always; collections once registered). */
+export function canSerialize(value: Value): boolean {
+  return typeof value === 'string' || codecsByKind.has(value.type);
+}
+
+/** Writes a value's RDB type byte and body. The value must pass `canSerialize`. */
+export function writeValue(writer: RdbWriter, value: Value): void {
+  if (typeof value === 'string') {
+    writer.writeByte(RDB_TYPE_STRING);
+    writer.writeString(value);
+    return;
+  }
+  const codec = codecsByKind.get(value.type);
+  if (codec === undefined) throw new RdbFormatError(`no RDB codec registered for ${value.type}`);
+  const body = new RdbWriter();
+  const type = codec.save(value, body);
+  writer.writeByte(type);
+  writer.writeBytes(body.toString());
+}
+
+/** Reads a value written by `writeValue` (or by Redis): type byte, then body. */
+export function readValue(reader: RdbReader): Value {
+  const type = reader.readByte();
+  if (type === RDB_TYPE_STRING) return reader.readString();
+  const codec = codecsByType.get(type);
+  if (codec === undefined) throw new RdbFormatError(`unsupported RDB type ${type}`);
+  return codec.load(type, reader);
+}
+
 /** DUMP: the payload for a value, or null when its type has no registered codec. */
 export function dumpValue(value: Value): string | null {
-  const body = new RdbWriter();
-  let type = RDB_TYPE_STRING;
-  if (typeof value === 'string') {
-    body.writeString(value);
-  } else {
-    const codec = codecsByKind.get(value.type);
-    if (codec === undefined) return null;
-    type = codec.save(value, body);
-  }
-  const payload = String.fromCharCode(type) + body.toString() + String.fromCharCode(RDB_VERSION & 0xff, RDB_VERSION >> 8);
+  if (!canSerialize(value)) return null;
+  const writer = new RdbWriter();
+  writeValue(writer, value);
+  const payload = writer.toString() + String.fromCharCode(RDB_VERSION & 0xff, RDB_VERSION >> 8);
   return payload + crc64(payload);
 }
 
@@ -289,15 +312,7 @@ export function verifyDumpPayload(payload: string): boolean {
 /** RESTORE: the value of a verified payload; throws RdbFormatError when it cannot be loaded. */
 export function loadDumpPayload(payload: string): Value {
   const reader = new RdbReader(payload, payload.length - 10);
-  const type = reader.readByte();
-  let value: Value;
-  if (type === RDB_TYPE_STRING) {
-    value = reader.readString();
-  } else {
-    const codec = codecsByType.get(type);
-    if (codec === undefined) throw new RdbFormatError(`unsupported RDB type ${type}`);
-    value = codec.load(type, reader);
-  }
+  const value = readValue(reader);
   if (reader.remaining() !== 0) throw new RdbFormatError('trailing bytes');
   return value;
 }

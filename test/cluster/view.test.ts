@@ -221,3 +221,32 @@ test('range helpers', () => {
   assert.equal(formatRange({ start: 7, end: 7 }), '7');
   assert.equal(formatRange({ start: 0, end: 5460 }), '0-5460');
 });
+
+test('clean lab topology: CLUSTER NODES (RESP2) and CLUSTER SHARDS (RESP2 and RESP3) as captured', () => {
+  const shard = (id: string, start: number, end: number, leaderId: string, replicaId: string) => ({
+    id, slots: [{ start, end }], leaderId, leaderReplicationOffset: 28,
+    replicas: [{ nodeId: replicaId, caughtUp: true, replicationOffset: 28 }],
+  });
+  const view = new ClusterView({
+    myId: ID.n7100,
+    currentEpoch: 6,
+    nodes: [
+      node(ID.n7103, 7103, 1, 1795317393000),
+      node(ID.n7100, 7100, 1, 1795317396000),
+      node(ID.n7105, 7105, 3, 1795317395467),
+      node(ID.n7104, 7104, 2, 1795317397479),
+      node(ID.n7102, 7102, 3, 1795317393456),
+      node(ID.n7101, 7101, 2, 1795317396470),
+    ],
+    shards: [
+      shard('a'.repeat(40), 0, 5460, ID.n7100, ID.n7103),
+      shard('b'.repeat(40), 10923, 16383, ID.n7102, ID.n7105),
+      shard('c'.repeat(40), 5461, 10922, ID.n7101, ID.n7104),
+    ],
+  });
+  const nodesCapture = loadCapture('nodes_info_resp2.txt');
+  assert.equal(encodeReply(view.clusterNodes(), 2), nodesCapture.get('CLUSTER NODES'));
+  assert.equal(encodeReply(view.clusterShards(), 2), loadCapture('shards_resp2.txt').get('CLUSTER SHARDS'));
+  assert.equal(encodeReply(view.clusterShards(), 3), loadCapture('shards_resp3.txt').get('CLUSTER SHARDS'));
+  assert.match(view.clusterInfo(), /^cluster_state:ok\r\n.*cluster_known_nodes:6\r\ncluster_size:3\r\ncluster_current_epoch:6\r\ncluster_my_epoch:1\r\n/s);
+});

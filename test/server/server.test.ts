@@ -44,6 +44,19 @@ test('pipelined replies keep request order, even behind an asynchronous reply', 
   client.close();
 });
 
+test('keyed commands are routed by slot: CROSSSLOT unless the keys share a hash tag', async () => {
+  const client = await RawClient.connect(node.port);
+  const replies = await client.pipeline([
+    ['t.mget', 'a', 'b'],
+    ['t.set', '{user1}.name', 'n'],
+    ['t.mget', '{user1}.name', '{user1}.age'],
+  ]);
+  assert.equal((replies[0] as Error).message, "CROSSSLOT Keys in request don't hash to the same slot");
+  assert.deepEqual(replies.slice(1), ['OK', ['n', null]]);
+  assert.ok(node.server.stats.commands.get('t.mget')!.rejected >= 1);
+  client.close();
+});
+
 test('keys and values are binary safe', async () => {
   const client = await RawClient.connect(node.port);
   const key = '\x00k\r\n\xff';
@@ -150,6 +163,24 @@ test('a client that never reads: the server stops reading from it and keeps serv
   assert.ok(all.endsWith(`$${replySize}\r\n${'x'.repeat(replySize)}\r\n`));
   slow.close();
   other.close();
+});
+
+test('client-output-buffer-limit: a client over the hard limit is closed', async () => {
+  const limited = await startServer(['--client-output-buffer-limit', 'normal 1mb 0 0']);
+  try {
+    const slow = await RawClient.connect(limited.port);
+    slow.socket.pause();
+    slow.send('t.big', String(4 * 1024 * 1024));
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && [...limited.server.clients()].length > 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal([...limited.server.clients()].length, 0);
+    assert.ok(limited.logs.some((line) => line.includes('output buffer limits')));
+    slow.close();
+  } finally {
+    await limited.close();
+  }
 });
 
 test('2000 concurrent connections are served', async () => {

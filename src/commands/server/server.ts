@@ -3,7 +3,7 @@
 // SLOWLOG). Replies and errors follow Redis 7.0.15; COMMAND is generated from the command table.
 
 import type { ServerContext } from '../server-context.js';
-import type { CommandBase, CommandFlag, CommandSpec } from '../types.js';
+import { keyIndexes, type CommandBase, type CommandFlag, type CommandSpec } from '../types.js';
 import { ErrorReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../../resp/reply.js';
 import * as errors from '../../resp/errors.js';
 import { globMatch } from '../../store/glob.js';
@@ -26,17 +26,6 @@ const adminCats = ['admin', 'slow', 'dangerous'];
 const helpFlags: CommandFlag[] = ['loading', 'stale'];
 
 // ---------------------------------------------------------------- COMMAND
-
-/** The keys of a command line by its spec (legacy key triple or getKeys), as routing sees them. */
-export function commandKeyIndexes(spec: CommandBase, argv: readonly string[]): number[] {
-  if (spec.getKeys !== undefined) return spec.getKeys(argv).filter((i) => i < argv.length);
-  const range = spec.keys;
-  if (range === null || range.first >= argv.length) return [];
-  const last = Math.min(range.last < 0 ? argv.length + range.last : range.last, argv.length - 1);
-  const indexes: number[] = [];
-  for (let i = range.first; i <= last; i += range.step) indexes.push(i);
-  return indexes;
-}
 
 /** Redis 7 key specs derived from the legacy key triple (movable-key commands get none). */
 function keySpecs(spec: CommandBase): Reply {
@@ -123,7 +112,7 @@ const commandGetKeys: ServerHandler = (ctx, argv) => {
   if ((spec.arity > 0 && line.length !== spec.arity) || line.length < -spec.arity) {
     return new ErrorReply('ERR Invalid number of arguments specified for command');
   }
-  const indexes = commandKeyIndexes(spec, line);
+  const indexes = keyIndexes(spec, line);
   if (indexes.length === 0) return new ErrorReply('ERR The command has no key arguments');
   return indexes.map((i) => line[i]!);
 };

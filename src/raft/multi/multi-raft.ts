@@ -1,0 +1,490 @@
+// The Multi-Raft host: many Raft groups on one node, driven together (raft-design.md §2.4, §5.3).
+//
+// Each turn: collect the Ready of every group that has one; send what may leave at once (one frame per
+// peer node); persist all groups' entries, hard states and snapshots in ONE storage write; once it is
+// durable, send the persistence-gated messages (again one frame per peer), apply committed entries, and
+// advance every group. One turn is in flight at a time; inputs that arrive meanwhile (messages, ticks,
+// proposals) are stepped into the groups at once, and the next turn picks up their Readys.
+//
+// Idle groups are quiesced (CockroachDB style): a leader with nothing in flight and caught-up followers
+// sends a last heartbeat marked `quiesce` and stops ticking; followers that match it exactly stop too.
+// Any real traffic wakes a group. Failure detection then relies on the node-level liveness heartbeat
+// (every frame counts; an empty frame is sent when there is nothing else): when a peer node falls silent,
+// the quiesced followers of groups it leads wake up, forget the leader and elect a new one.
+//
+// Replica ids are node ids (each node hosts at most one replica of a group). Pure: no timers, clock or
+// I/O; ticks and the ports are the only inputs and outputs.
+
+import { assert } from '../../assert.js';
+import { decodeConfChange } from '../confchange/encoding.js';
+import type { LogStorage } from '../log-storage.js';
+import { RawNode, type BasicStatus, type RaftConfig, type Status } from '../raw-node.js';
+import type { Ready } from '../ready.js';
+import { EntryType, MessageType, NONE, type ConfChange, type Entry, type GroupId, type Message, type NodeId } from '../types.js';
+import type {
+  ApplierPort,
+  CoalescedHeartbeat,
+  Frame,
+  GroupMessage,
+  GroupWrite,
+  StoragePort,
+  TransportPort,
+} from './ports.js';
+
+/** Raft settings shared by every group of the node. */
+export type GroupRaftOptions = Omit<RaftConfig, 'id' | 'storage' | 'random' | 'applied'>;
+
+export interface MultiRaftOptions {
+  readonly nodeId: NodeId;
+  /** Seeded uniform random in [0, 1) (each group's election timeouts draw from it). */
+  readonly random: () => number;
+  readonly raft?: GroupRaftOptions;
+  readonly storage: StoragePort;
+  readonly transport: TransportPort;
+  readonly applier: ApplierPort;
+  /** Consecutive idle ticks before a leader quiesces its group (0 = never quiesce). Default 3. */
+  readonly quiesceAfterTicks?: number;
+  /** Ticks between liveness frames to each peer when there is no other traffic. Default 1. */
+  readonly livenessIntervalTicks?: number;
+  /** Ticks of silence after which a peer node is considered down. Default: the election tick (10). */
+  readonly livenessTimeoutTicks?: number;
+}
+
+export interface CreateGroupOptions {
+  readonly storage: LogStorage;
+  /** Applied index to restart from (see RaftConfig.applied). */
+  readonly applied?: number;
+  /** A brand-new group: bootstrap it with these voters (the same list on every member). */
+  readonly bootstrapPeers?: readonly NodeId[];
+}
+
+class Group {
+  quiesced = false;
+  /** Consecutive ticks the leader found the group quiescable. */
+  idleTicks = 0;
+
+  constructor(
+    readonly id: GroupId,
+    readonly raw: RawNode,
+  ) {}
+}
+
+/** Counters for tests and metrics. */
+export interface MultiRaftStats {
+  turns: number;
+  framesSent: number;
+  messagesSent: number;
+  heartbeatsSent: number;
+  writes: number;
+  quiesces: number;
+  wakeUps: number;
+}
+
+export class MultiRaft {
+  readonly nodeId: NodeId;
+  private readonly groups = new Map<GroupId, Group>();
+  /** Groups that may have a Ready (inputs since the last turn). */
+  private readonly dirty = new Set<GroupId>();
+  /** Outbound frames being filled this turn, by destination node. */
+  private outbox = new Map<NodeId, Frame>();
+  private inFlight: Promise<void> | null = null;
+  private ticks = 0;
+  /** Tick at which a frame last arrived from each peer node. */
+  private readonly lastHeard = new Map<NodeId, number>();
+  /** Tick at which a frame was last sent to each peer node. */
+  private readonly lastSent = new Map<NodeId, number>();
+  private readonly down = new Set<NodeId>();
+  readonly stats: MultiRaftStats = {
+    turns: 0,
+    framesSent: 0,
+    messagesSent: 0,
+    heartbeatsSent: 0,
+    writes: 0,
+    quiesces: 0,
+    wakeUps: 0,
+  };
+  private readonly quiesceAfterTicks: number;
+  private readonly livenessIntervalTicks: number;
+  private readonly livenessTimeoutTicks: number;
+
+  constructor(private readonly options: MultiRaftOptions) {
+    this.nodeId = options.nodeId;
+    this.quiesceAfterTicks = options.quiesceAfterTicks ?? 3;
+    this.livenessIntervalTicks = options.livenessIntervalTicks ?? 1;
+    this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? options.raft?.electionTick ?? 10;
+    assert(this.livenessIntervalTicks > 0 && this.livenessTimeoutTicks > this.livenessIntervalTicks, 'bad liveness ticks');
+  }
+
+  // ---- Groups ----
+
+  createGroup(groupId: GroupId, o: CreateGroupOptions): void {
+    assert(!this.groups.has(groupId), `group ${groupId} already exists`);
+    const raw = new RawNode({
+      ...this.options.raft,
+      id: this.nodeId,
+      storage: o.storage,
+      random: this.options.random,
+      applied: o.applied ?? 0,
+    });
+    if (o.bootstrapPeers !== undefined) raw.bootstrap(o.bootstrapPeers);
+    this.groups.set(groupId, new Group(groupId, raw));
+    this.dirty.add(groupId);
+  }
+
+  /** Stop hosting a group (after it removed this replica). Its storage is the caller's to delete. */
+  removeGroup(groupId: GroupId): void {
+    this.groups.delete(groupId);
+    this.dirty.delete(groupId);
+  }
+
+  hasGroup(groupId: GroupId): boolean {
+    return this.groups.has(groupId);
+  }
+
+  groupIds(): GroupId[] {
+    return [...this.groups.keys()];
+  }
+
+  isQuiesced(groupId: GroupId): boolean {
+    return this.group(groupId).quiesced;
+  }
+
+  basicStatus(groupId: GroupId): BasicStatus {
+    return this.group(groupId).raw.basicStatus();
+  }
+
+  status(groupId: GroupId): Status {
+    return this.group(groupId).raw.status();
+  }
+
+  /** Direct access for tests and checkers; do not drive it behind the host's back. */
+  rawNode(groupId: GroupId): RawNode {
+    return this.group(groupId).raw;
+  }
+
+  private group(groupId: GroupId): Group {
+    const g = this.groups.get(groupId);
+    if (g === undefined) throw new Error(`unknown raft group ${groupId}`);
+    return g;
+  }
+
+  // ---- Local requests (each wakes the group) ----
+
+  /** Propose data. Throws ProposalDroppedError (named reason) when it certainly will not be appended. */
+  propose(groupId: GroupId, data: Uint8Array): void {
+    const g = this.wake(groupId);
+    g.raw.propose(data);
+  }
+
+  proposeConfChange(groupId: GroupId, cc: ConfChange): void {
+    this.wake(groupId).raw.proposeConfChange(cc);
+  }
+
+  /** Start a linearizable read; the answer comes through ApplierPort.readStates with this context. */
+  readIndex(groupId: GroupId, context: Uint8Array): void {
+    this.wake(groupId).raw.readIndex(context);
+  }
+
+  transferLeader(groupId: GroupId, to: NodeId): void {
+    this.wake(groupId).raw.transferLeader(to);
+  }
+
+  campaign(groupId: GroupId): void {
+    this.wake(groupId).raw.campaign();
+  }
+
+  /** The transport could not deliver to `node`: every group probes it again. */
+  reportUnreachable(node: NodeId): void {
+    for (const g of this.groups.values()) {
+      if (g.raw.raft.role === 'leader' && g.raw.raft.trk.progress.has(node)) {
+        g.raw.reportUnreachable(node);
+        this.dirty.add(g.id);
+      }
+    }
+  }
+
+  /** The snapshot of `groupId` sent to `to` was delivered (ok) or not. */
+  reportSnapshot(groupId: GroupId, to: NodeId, ok: boolean): void {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return;
+    g.raw.reportSnapshot(to, ok);
+    this.dirty.add(groupId);
+  }
+
+  private wake(groupId: GroupId): Group {
+    const g = this.group(groupId);
+    if (g.quiesced) {
+      g.quiesced = false;
+      this.stats.wakeUps++;
+    }
+    g.idleTicks = 0;
+    this.dirty.add(groupId);
+    return g;
+  }
+
+  // ---- Inputs from the network and the clock ----
+
+  /** A frame from a peer node. Messages for unknown groups are dropped (the group may be created later). */
+  receive(frame: Frame): void {
+    if (frame.to !== this.nodeId) return;
+    this.lastHeard.set(frame.from, this.ticks);
+    this.down.delete(frame.from);
+    for (const hb of frame.heartbeats) {
+      const g = this.groups.get(hb.groupId);
+      if (g === undefined) continue;
+      if (!hb.quiesce) this.wake(hb.groupId);
+      g.raw.step(heartbeatMessage(MessageType.Heartbeat, frame, hb));
+      this.dirty.add(g.id);
+      if (hb.quiesce) this.maybeQuiesceFollower(g, frame.from, hb);
+    }
+    for (const hb of frame.heartbeatResps) {
+      const g = this.groups.get(hb.groupId);
+      if (g === undefined) continue;
+      // A response to a quiescing heartbeat must not wake the group again.
+      g.raw.step(heartbeatMessage(MessageType.HeartbeatResp, frame, hb));
+      this.dirty.add(g.id);
+    }
+    for (const { groupId, message } of frame.messages) {
+      if (!this.groups.has(groupId)) continue;
+      this.wake(groupId).raw.step(message);
+    }
+  }
+
+  /** A follower told to quiesce does so only if it holds exactly the leader's log and commit. */
+  private maybeQuiesceFollower(g: Group, from: NodeId, hb: CoalescedHeartbeat): void {
+    const r = g.raw.raft;
+    const log = r.raftLog;
+    if (r.role === 'follower' && r.lead === from && r.term === hb.term && log.committed === hb.commit && log.lastIndex() === hb.commit) {
+      if (!g.quiesced) this.stats.quiesces++;
+      g.quiesced = true;
+    }
+  }
+
+  /**
+   * One logical clock tick for the node: ticks every awake group, quiesces idle leaders, sends liveness
+   * frames and detects silent peers. Call turn() afterwards to send what it produced.
+   */
+  tick(): void {
+    this.ticks++;
+    for (const g of this.groups.values()) {
+      if (g.quiesced) continue;
+      if (this.quiesceAfterTicks > 0 && this.leaderCanQuiesce(g)) {
+        if (++g.idleTicks >= this.quiesceAfterTicks) {
+          this.quiesceLeader(g);
+          continue;
+        }
+      } else {
+        g.idleTicks = 0;
+      }
+      g.raw.tick();
+      this.dirty.add(g.id);
+    }
+    this.detectDownPeers();
+  }
+
+  /** Nothing in flight, every live follower caught up and told the commit: ticking is pointless. */
+  private leaderCanQuiesce(g: Group): boolean {
+    const r = g.raw.raft;
+    if (r.role !== 'leader' || g.raw.hasReady()) return false;
+    const log = r.raftLog;
+    const last = log.lastIndex();
+    if (log.committed !== last || log.applied !== last) return false;
+    if (r.leadTransferee !== NONE || r.pendingReadIndexMessages.length > 0 || r.readOnly.readIndexQueue.length > 0) {
+      return false;
+    }
+    if (r.trk.config.voters.isJoint() || r.pendingConfIndex > log.applied) return false;
+    for (const [id, pr] of r.trk.progress) {
+      if (id === this.nodeId || this.down.has(id)) continue; // a dead follower catches up when woken
+      if (pr.match !== last) return false;
+    }
+    return true;
+  }
+
+  private quiesceLeader(g: Group): void {
+    const r = g.raw.raft;
+    g.quiesced = true;
+    g.idleTicks = 0;
+    this.stats.quiesces++;
+    for (const id of r.trk.progress.keys()) {
+      if (id === this.nodeId) continue;
+      this.frame(id).heartbeats.push({ groupId: g.id, term: r.term, commit: r.raftLog.committed, context: null, quiesce: true });
+      this.stats.heartbeatsSent++;
+    }
+  }
+
+  /** Peers silent for the liveness timeout are down: wake the quiesced groups they were leading. */
+  private detectDownPeers(): void {
+    for (const g of this.groups.values()) {
+      for (const id of g.raw.raft.trk.progress.keys()) {
+        if (id === this.nodeId || this.lastHeard.has(id)) continue;
+        this.lastHeard.set(id, this.ticks); // a newly seen peer gets a full timeout of grace
+      }
+    }
+    for (const [peer, heard] of this.lastHeard) {
+      if (this.down.has(peer) || this.ticks - heard < this.livenessTimeoutTicks) continue;
+      this.down.add(peer);
+      this.failOver(peer);
+    }
+    // Liveness: make sure each known peer hears from us at least once per interval.
+    for (const peer of this.lastHeard.keys()) {
+      if (this.ticks - (this.lastSent.get(peer) ?? 0) >= this.livenessIntervalTicks) this.frame(peer);
+    }
+  }
+
+  private failOver(deadNode: NodeId): void {
+    for (const g of this.groups.values()) {
+      const r = g.raw.raft;
+      if (!g.quiesced || r.lead !== deadNode) continue;
+      this.wake(g.id);
+      g.raw.forgetLeader(); // lets pre-vote and the lease rule allow an election right away
+      // One deterministic campaigner (the smallest live voter) avoids split votes; the others wait for
+      // it, or for their own randomized election timeout if it is down too.
+      const candidates = r.trk.voterIds().filter((id) => id !== deadNode && !this.down.has(id));
+      if (candidates[0] === this.nodeId) g.raw.campaign();
+    }
+  }
+
+  // ---- The drive loop ----
+
+  /** Whether a turn would do something (for hosts that loop until idle). */
+  hasWork(): boolean {
+    if (this.outbox.size > 0) return true;
+    for (const id of this.dirty) if (this.groups.get(id)?.raw.hasReady()) return true;
+    return false;
+  }
+
+  /**
+   * Run one turn. Returns undefined when it completed synchronously (the storage port wrote
+   * synchronously), or a promise that settles when the turn's write is durable and the turn is done.
+   * Calling turn() while a turn is in flight returns that turn's promise.
+   */
+  turn(): Promise<void> | undefined {
+    if (this.inFlight !== null) return this.inFlight;
+    this.stats.turns++;
+    const readies: [Group, Ready][] = [];
+    for (const id of this.dirty) {
+      const g = this.groups.get(id);
+      if (g !== undefined && g.raw.hasReady()) readies.push([g, g.raw.ready()]);
+    }
+    this.dirty.clear();
+    for (const [g, rd] of readies) this.queue(g.id, rd.messages);
+    this.flush(); // the leader's appends leave before its own write (thesis §10.2.1)
+
+    const writes: GroupWrite[] = [];
+    let mustSync = false;
+    for (const [g, rd] of readies) {
+      if (rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState === undefined) continue;
+      writes.push({
+        groupId: g.id,
+        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+        ...(rd.entries.length === 0 ? {} : { entries: rd.entries }),
+        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+      });
+      mustSync ||= rd.mustSync;
+    }
+    const written = writes.length === 0 ? undefined : this.options.storage.write(writes, mustSync);
+    if (writes.length > 0) this.stats.writes++;
+    if (written === undefined) {
+      this.afterPersist(readies);
+      return undefined;
+    }
+    this.inFlight = written.then(() => {
+      this.inFlight = null;
+      this.afterPersist(readies);
+    });
+    return this.inFlight;
+  }
+
+  /** Run turns until idle (only with a synchronous storage port). Bounded. */
+  runUntilIdle(maxTurns = 100): number {
+    let n = 0;
+    while (this.hasWork() && n < maxTurns) {
+      const p = this.turn();
+      assert(p === undefined, 'runUntilIdle needs a synchronous storage port');
+      n++;
+    }
+    return n;
+  }
+
+  private afterPersist(readies: [Group, Ready][]): void {
+    for (const [g, rd] of readies) this.queue(g.id, rd.messagesAfterPersist);
+    this.flush();
+    const applier = this.options.applier;
+    for (const [g, rd] of readies) {
+      if (rd.softState !== undefined) applier.softStateChanged?.(g.id, rd.softState, g.raw.raft.term);
+      if (rd.snapshot !== undefined) applier.applySnapshot?.(g.id, rd.snapshot);
+      this.applyEntries(g, rd.committedEntries);
+      if (rd.readStates.length > 0) applier.readStates?.(g.id, rd.readStates);
+      g.raw.advance(rd);
+      this.dirty.add(g.id); // advance may produce more (e.g. the leader's own ack commits entries)
+    }
+  }
+
+  private applyEntries(g: Group, entries: readonly Entry[]): void {
+    const applier = this.options.applier;
+    let start = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.type !== EntryType.ConfChange) continue;
+      if (i > start) applier.apply(g.id, entries.slice(start, i));
+      const cs = g.raw.applyConfChange(decodeConfChange(e.data));
+      applier.confChanged?.(g.id, e, cs);
+      start = i + 1;
+    }
+    if (start < entries.length) applier.apply(g.id, start === 0 ? entries : entries.slice(start));
+  }
+
+  // ---- Frames ----
+
+  private frame(to: NodeId): Frame {
+    let f = this.outbox.get(to);
+    if (f === undefined) {
+      f = { from: this.nodeId, to, messages: [], heartbeats: [], heartbeatResps: [] };
+      this.outbox.set(to, f);
+    }
+    return f;
+  }
+
+  /** Sort a group's outgoing messages into the frames of their destination nodes. */
+  private queue(groupId: GroupId, msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      const f = this.frame(m.to);
+      if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) {
+        const hb: CoalescedHeartbeat = { groupId, term: m.term, commit: m.commit, context: m.context, quiesce: false };
+        (m.type === MessageType.Heartbeat ? f.heartbeats : f.heartbeatResps).push(hb);
+        this.stats.heartbeatsSent++;
+      } else {
+        f.messages.push({ groupId, message: m } satisfies GroupMessage);
+        this.stats.messagesSent++;
+      }
+    }
+  }
+
+  /** Send every frame filled so far: at most one per destination node. */
+  private flush(): void {
+    const frames = this.outbox;
+    this.outbox = new Map();
+    for (const f of frames.values()) {
+      this.lastSent.set(f.to, this.ticks);
+      this.stats.framesSent++;
+      this.options.transport.send(f);
+    }
+  }
+}
+
+function heartbeatMessage(type: MessageType, frame: Frame, hb: CoalescedHeartbeat): Message {
+  return {
+    type,
+    from: frame.from,
+    to: frame.to,
+    term: hb.term,
+    index: 0,
+    logTerm: 0,
+    commit: hb.commit,
+    entries: [],
+    reject: false,
+    rejectHint: 0,
+    snapshot: null,
+    context: hb.context,
+  };
+}
