@@ -5,9 +5,8 @@
 //
 //   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--only 64:no]
 //
-// Each process runs one drive loop for all its groups: collect every group's Ready, send `messages`,
-// write ONE DiskLog batch for all groups, then send `messagesAfterPersist`, apply, advance. Messages to
-// a peer are coalesced into one frame per round. (A stand-in for the Multi-Raft host of src/raft/multi.)
+// Each process runs the Multi-Raft host (src/raft/multi) with DiskLog as its storage port (one LevelDB
+// batch per turn for all groups) and TcpTransport as its transport port (one frame per peer per turn).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { decodeConfChange } from '../src/raft/confchange/encoding.js';
 import { isProposalDropped } from '../src/raft/errors.js';
-import { RawNode } from '../src/raft/raw-node.js';
-import type { Ready } from '../src/raft/ready.js';
-import { DiskLog, type FsyncPolicy, type GroupWrite } from '../src/raft/storage/disk-log.js';
-import { TcpTransport, type GroupMessage } from '../src/raft/transport-tcp.js';
-import { EntryType, type GroupId, type Message, type NodeId } from '../src/raft/types.js';
+import { MultiRaft } from '../src/raft/multi/multi-raft.js';
+import type { Frame } from '../src/raft/multi/ports.js';
+import { DiskLog, type FsyncPolicy } from '../src/raft/storage/disk-log.js';
+import { TcpTransport } from '../src/raft/transport-tcp.js';
+import type { Entry, NodeId } from '../src/raft/types.js';
 
 const ENTRY_BYTES = 100;
 const MEMBERS: NodeId[] = [1, 2, 3];
@@ -39,9 +37,9 @@ interface RunResult {
 // ---------------------------------------------------------------- a node (child process)
 
 class Host {
-  private readonly groups = new Map<GroupId, RawNode>();
+  readonly multi: MultiRaft;
   private scheduled = false;
-  private running = false;
+  private driving = false;
   private readonly proposedAt = new Map<number, number>(); // sequence -> performance.now()
   private nextSeq = 0;
   private nextGroup = 1;
@@ -50,40 +48,47 @@ class Host {
   private dropped = 0;
   /** Closed loop: proposals kept in flight. */
   window = 0;
-  rounds = 0;
 
   constructor(
     readonly id: NodeId,
-    private readonly log: DiskLog,
+    log: DiskLog,
     readonly transport: TcpTransport,
-    groupCount: number,
+    private readonly groupCount: number,
   ) {
     let seed = id * 7919;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    this.multi = new MultiRaft({
+      nodeId: id,
+      random,
+      storage: log,
+      transport,
+      applier: { apply: (_g, entries) => this.apply(entries) },
+      raft: { maxSizePerMsg: 1 << 20, maxInflightMsgs: 256 },
+    });
     for (let g = 1; g <= groupCount; g++) {
-      const node = new RawNode({ id, storage: log.group(g), random, maxSizePerMsg: 1 << 20, maxInflightMsgs: 256 });
-      node.bootstrap(MEMBERS);
-      this.groups.set(g, node);
+      this.multi.createGroup(g, { storage: log.group(g), bootstrapPeers: MEMBERS });
     }
   }
 
-  receive(batch: GroupMessage[]): void {
-    for (const { groupId, message } of batch) this.groups.get(groupId)?.step(message);
+  receive(frame: Frame): void {
+    this.multi.receive(frame);
     this.schedule();
   }
 
   tick(): void {
-    for (const node of this.groups.values()) node.tick();
+    this.multi.tick();
     this.schedule();
   }
 
   campaignAll(): void {
-    for (const node of this.groups.values()) node.campaign();
+    for (let g = 1; g <= this.groupCount; g++) this.multi.campaign(g);
     this.schedule();
   }
 
   leadsAll(): boolean {
-    for (const node of this.groups.values()) if (node.basicStatus().softState.lead !== this.id) return false;
+    for (let g = 1; g <= this.groupCount; g++) {
+      if (this.multi.basicStatus(g).softState.lead !== this.id) return false;
+    }
     return true;
   }
 
@@ -92,55 +97,25 @@ class Host {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.round();
+      void this.drive();
     });
   }
 
-  /** One drive-loop round for every group with work; at most one round at a time. */
-  private async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.rounds++;
-    const readies: [GroupId, RawNode, Ready][] = [];
-    for (const [g, node] of this.groups) if (node.hasReady()) readies.push([g, node, node.ready()]);
-    this.sendAll(readies.map(([g, , rd]) => [g, rd.messages]));
-    const writes: GroupWrite[] = [];
-    let mustSync = false;
-    for (const [groupId, , rd] of readies) {
-      if (rd.entries.length === 0 && !rd.hardState) continue;
-      writes.push({ groupId, entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) });
-      mustSync ||= rd.mustSync;
+  /** Runs the host's turns until it is idle; inputs arriving meanwhile are picked up by the next turn. */
+  private async drive(): Promise<void> {
+    if (this.driving) return;
+    this.driving = true;
+    for (let turns = 0; this.multi.hasWork() && turns < 1_000_000; turns++) {
+      const pending = this.multi.turn();
+      if (pending) await pending;
+      this.refill();
     }
-    if (writes.length > 0) await this.log.write(writes, mustSync);
-    this.sendAll(readies.map(([g, , rd]) => [g, rd.messagesAfterPersist]));
-    const now = performance.now();
-    for (const [, node, rd] of readies) {
-      for (const e of rd.committedEntries) {
-        if (e.type === EntryType.ConfChange) node.applyConfChange(decodeConfChange(e.data));
-        else if (e.data.length === ENTRY_BYTES) this.applied(Buffer.from(e.data).readUInt32BE(0), now);
-      }
-      node.advance(rd);
-    }
-    this.refill();
-    this.running = false;
-    for (const node of this.groups.values()) {
-      if (node.hasReady()) {
-        this.schedule();
-        break;
-      }
-    }
+    this.driving = false;
   }
 
-  private sendAll(perGroup: [GroupId, Message[]][]): void {
-    const frames = new Map<NodeId, GroupMessage[]>();
-    for (const [groupId, messages] of perGroup) {
-      for (const message of messages) {
-        let frame = frames.get(message.to);
-        if (!frame) frames.set(message.to, (frame = []));
-        frame.push({ groupId, message });
-      }
-    }
-    for (const [to, batch] of frames) this.transport.send(to, batch);
+  private apply(entries: readonly Entry[]): void {
+    const now = performance.now();
+    for (const e of entries) if (e.data.length === ENTRY_BYTES) this.applied(Buffer.from(e.data).readUInt32BE(0), now);
   }
 
   private applied(seq: number, now: number): void {
@@ -161,9 +136,9 @@ class Host {
     const seq = this.nextSeq++ >>> 0;
     data.writeUInt32BE(seq, 0);
     const g = this.nextGroup;
-    this.nextGroup = g === this.groups.size ? 1 : g + 1;
+    this.nextGroup = g === this.groupCount ? 1 : g + 1;
     try {
-      this.groups.get(g)!.propose(data);
+      this.multi.propose(g, data);
       this.proposedAt.set(seq, performance.now());
     } catch (err) {
       if (!isProposalDropped(err)) throw err;
@@ -223,7 +198,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: string): Promise<void> {
   const { log } = await DiskLog.open(dir, { fsync });
   let host: Host | null = null;
-  const transport = await TcpTransport.listen({ onMessages: (batch) => host?.receive(batch) });
+  const transport = await TcpTransport.listen({ onFrame: (frame) => host?.receive(frame) });
   host = new Host(id, log, transport, groups);
   const ticker = setInterval(() => host!.tick(), TICK_MS);
   host.schedule(); // persist and apply the bootstrap entries
@@ -242,7 +217,8 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
       process.stdout.write(host.leadsAll() ? 'leading\n' : 'not-leading\n');
     } else if (cmd === 'run') {
       const result = await host.measure(args[0] as 'closed' | 'open', Number(args[1]), Number(args[2]));
-      process.stdout.write(`result ${JSON.stringify({ ...result, rounds: host.rounds, batches: log.stats.batches })}\n`);
+      const stats = { turns: host.multi.stats.turns, batches: log.stats.batches, frames: transport.stats.framesSent };
+      process.stdout.write(`result ${JSON.stringify({ ...result, ...stats })}\n`);
     } else if (cmd === 'quit') {
       break;
     }
@@ -282,14 +258,10 @@ class Child {
 async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promise<RunResult[]> {
   const root = mkdtempSync(join(tmpdir(), 'slotraft-cluster-'));
   const script = fileURLToPath(import.meta.url);
-  const children = MEMBERS.map(
-    (id) =>
-      new Child(
-        spawn(process.execPath, [...process.execArgv, script, '--node', String(id), '--groups', String(groups), '--fsync', fsync, '--dir', join(root, `n${id}`)], {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        }),
-      ),
-  );
+  const children = MEMBERS.map((id) => {
+    const args = ['--node', `${id}`, '--groups', `${groups}`, '--fsync', fsync, '--dir', join(root, `n${id}`)];
+    return new Child(spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: 'pipe' }));
+  });
   try {
     const ports = await Promise.all(children.map(async (c) => Number((await c.next()).split(' ')[1])));
     for (const c of children) c.send(`peers ${ports.map((p, i) => `${MEMBERS[i]}:${p}`).join(' ')}`);

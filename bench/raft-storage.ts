@@ -81,7 +81,8 @@ const fmt = (n: number, digits = 0) =>
 
 console.log(`DiskLog append, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per cell\n`);
 console.log(
-  '| fsync | mode | groups | entries/write | entries/s | LevelDB batches/s | write p50 ms | write p99 ms | CPU µs/entry |',
+  '| fsync | mode | groups | entries/write | entries/s | LevelDB batches/s ' +
+    '| write p50 ms | write p99 ms | CPU µs/entry |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const fsync of ['always', 'no'] as const) {

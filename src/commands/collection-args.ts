@@ -165,6 +165,13 @@ export function numkeysPositions(argv: readonly string[], numkeysIndex: number, 
   return keys;
 }
 
+/**
+ * Largest reply a random pick with a negative count (repetitions allowed) may build. Redis would
+ * stream billions of elements; a Node process would die building them, hurting every client.
+ */
+export const RANDOM_PICKS_MAX = 10_000_000;
+export const ERR_TOO_MANY_PICKS = new ErrorReply('ERR value is out of range');
+
 /** Distinct random indexes in [0, size), `count` < size, picked with ctx.random (partial Fisher-Yates). */
 export function distinctRandomIndexes(random: () => number, size: number, count: number): number[] {
   const chosen = new Map<number, number>();

@@ -3,6 +3,8 @@
 // that turns a handler into a DataCommand with them.
 
 import type { CommandFlag, DataCommand, DataHandler, KeyRange } from './types.js';
+// Loading the collection commands also registers the RDB codecs of their values (DUMP/RESTORE).
+import '../store/types/rdb.js';
 
 interface Meta {
   readonly arity: number;

@@ -19,6 +19,8 @@ import {
   parseIntegerInRange,
   LONG_MAX,
   parseScanOptions,
+  ERR_TOO_MANY_PICKS,
+  RANDOM_PICKS_MAX,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import type { CommandSpec, DataContext } from './types.js';
@@ -174,6 +176,7 @@ function hrandfield(ctx: DataContext, argv: readonly string[]): Reply {
   if (hash === undefined || count === 0) return [];
   const withValues = argv.length === 4;
   let picked: [string, string][];
+  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
   if (count < 0) {
     picked = randomEntries(ctx, hash, -count);
   } else if (count >= hash.size) {

@@ -4,6 +4,7 @@ import { ErrorReply, OK, SimpleString, type Reply } from '../resp/reply.js';
 import { BUSYKEY, SYNTAX, unknownSubcommand, wrongArity } from '../resp/errors.js';
 import { INT64_MAX, INT64_MIN, parseInt64 } from '../store/numbers.js';
 import { dumpValue, loadDumpPayload, verifyDumpPayload } from '../store/dump.js';
+import { typeOf } from '../store/value.js';
 import { NOT_INTEGER_REPLY, stringEncoding } from './strings.js';
 
 const NO_SUCH_KEY = new ErrorReply('ERR no such key');
@@ -21,7 +22,7 @@ const del: DataHandler = (ctx, argv) => {
 
 const exists: DataHandler = (ctx, argv) => {
   let count = 0;
-  for (let i = 1; i < argv.length; i++) if (ctx.db.exists(argv[i]!, ctx.nowMs)) count++;
+  for (let i = 1; i < argv.length; i++) if (ctx.db.get(argv[i]!, ctx.nowMs, false) !== undefined) count++;
   return count;
 };
 
@@ -32,7 +33,10 @@ const touch: DataHandler = (ctx, argv) => {
   return count;
 };
 
-const type: DataHandler = (ctx, argv) => new SimpleString(ctx.db.type(argv[1]!, ctx.nowMs));
+const type: DataHandler = (ctx, argv) => {
+  const value = ctx.db.get(argv[1]!, ctx.nowMs, false);
+  return new SimpleString(value === undefined ? 'none' : typeOf(value));
+};
 
 // ---------------------------------------------------------------- RENAME / COPY
 
@@ -145,7 +149,7 @@ function invalidExpire(command: string): ErrorReply {
 function ttlHandler(outputMs: boolean, absolute: boolean): DataHandler {
   return (ctx, argv) => {
     const key = argv[1]!;
-    if (!ctx.db.exists(key, ctx.nowMs)) return -2;
+    if (ctx.db.get(key, ctx.nowMs, false) === undefined) return -2;
     const expireAt = ctx.db.getExpireAt(key);
     if (expireAt === undefined) return -1;
     const ttl = Math.max(0, absolute ? expireAt : expireAt - ctx.nowMs);
@@ -192,7 +196,7 @@ const object: DataHandler = (ctx, argv) => {
   }
   if (argv.length !== 3) return new ErrorReply(wrongArity(`object|${sub}`));
   const key = argv[2]!;
-  const value = ctx.db.peek(key, ctx.nowMs);
+  const value = ctx.db.get(key, ctx.nowMs, false);
   if (value === undefined) return null;
   const tracking = ctx.db.accessTracking();
   switch (sub) {

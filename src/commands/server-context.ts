@@ -109,7 +109,47 @@ export interface ServerApi {
   shutdown(): void;
 }
 
+/** MULTI/EXEC/WATCH of one connection (src/server/transactions.ts). */
+export interface TransactionApi {
+  multi(): Reply;
+  exec(): Reply | Promise<Reply>;
+  discard(): Reply;
+  watch(keys: readonly string[]): Reply;
+  unwatch(): Reply;
+}
+
+/** Channels (SUBSCRIBE), patterns (PSUBSCRIBE) and shard channels (SSUBSCRIBE). */
+export type PubSubKind = 'channel' | 'pattern' | 'shard';
+
+/** Pub/Sub of one connection and of the node (src/server/pubsub.ts). */
+export interface PubSubApi {
+  /** Subscribes; the reply holds one confirmation per name, in order. */
+  subscribe(kind: PubSubKind, names: readonly string[]): Reply;
+  /** Unsubscribes from `names`, or from every subscription of the kind when `names` is empty. */
+  unsubscribe(kind: PubSubKind, names: readonly string[]): Reply;
+  /** Delivers a message to the node's subscribers; returns how many clients received it. */
+  publish(kind: 'channel' | 'shard', channel: string, message: string): number;
+  /** Channels with at least one subscriber, matching `pattern` (null: all). */
+  channels(kind: 'channel' | 'shard', pattern: string | null): string[];
+  /** Subscribers of a channel. */
+  subscriberCount(kind: 'channel' | 'shard', channel: string): number;
+  /** Distinct patterns subscribed on the node. */
+  patternCount(): number;
+}
+
+/** Clients parked by blocking commands (src/server/blocking.ts). */
+export interface BlockingApi {
+  /** INFO blocked_clients. */
+  blockedClients(): number;
+  /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: false if that client is not blocked. */
+  unblock(clientId: number, withError: boolean): boolean;
+}
+
 export interface ServerContext {
   readonly session: Session;
   readonly server: ServerApi;
+  /** Absent only in contexts built without a connection (tests of other command families). */
+  readonly transactions?: TransactionApi;
+  readonly pubsub?: PubSubApi;
+  readonly blocking?: BlockingApi;
 }

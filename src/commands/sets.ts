@@ -16,6 +16,8 @@ import {
   parseIntegerInRange,
   parseNonNegative,
   parseScanOptions,
+  ERR_TOO_MANY_PICKS,
+  RANDOM_PICKS_MAX,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import type { CommandSpec, DataContext } from './types.js';
@@ -114,6 +116,7 @@ function srandmember(ctx: DataContext, argv: readonly string[]): Reply {
   if (set instanceof ErrorReply) return set;
   if (count === null) return set === undefined ? null : set.at(Math.floor(ctx.random() * set.size));
   if (set === undefined || count === 0) return [];
+  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
   if (count < 0) {
     const out: string[] = [];
     for (let i = 0; i < -count; i++) out.push(set.at(Math.floor(ctx.random() * set.size)));
@@ -126,10 +129,10 @@ function srandmember(ctx: DataContext, argv: readonly string[]): Reply {
 function smove(ctx: DataContext, argv: readonly string[]): Reply {
   const [, source, destination, member] = argv as [string, string, string, string];
   const src = write(ctx, source);
+  if (src === undefined) return 0;
   if (src instanceof ErrorReply) return src;
   const dst = write(ctx, destination);
   if (dst instanceof ErrorReply) return dst;
-  if (src === undefined) return 0;
   if (source === destination) return src.has(member) ? 1 : 0;
   if (!src.delete(member)) return 0;
   afterChange(ctx, source, src.size);

@@ -10,6 +10,8 @@ import { zsetCommands } from './zsets.js';
 import { connectionCommands } from './server/connection.js';
 import { serverCommands } from './server/server.js';
 import { clusterCommands } from './server/cluster.js';
+import { transactionCommands } from './transactions.js';
+import { pubsubCommands } from './pubsub.js';
 
 const families: readonly (readonly CommandSpec[])[] = [
   stringCommands,
@@ -22,6 +24,8 @@ const families: readonly (readonly CommandSpec[])[] = [
   connectionCommands,
   serverCommands,
   clusterCommands,
+  transactionCommands,
+  pubsubCommands,
 ];
 
 export function buildCommandTable(): Map<string, CommandSpec> {

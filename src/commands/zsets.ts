@@ -28,6 +28,8 @@ import {
   parseNonNegative,
   parseScanOptions,
   parseTimeoutMs,
+  ERR_TOO_MANY_PICKS,
+  RANDOM_PICKS_MAX,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import { WOULD_BLOCK, type CommandSpec, type DataContext, type WouldBlock } from './types.js';
@@ -126,7 +128,6 @@ function zrangeGeneric(
   let withScores = false;
   let offset = 0;
   let limit = -1;
-  let hasLimit = false;
   for (let j = keyIndex + 3; j < argv.length; j++) {
     const left = argv.length - j - 1;
     if (!store && isWord(argv[j], 'WITHSCORES')) {
@@ -137,7 +138,6 @@ function zrangeGeneric(
       if (o === null || l === null) return ERR_NOT_INTEGER;
       offset = o;
       limit = l;
-      hasLimit = true;
       j += 2;
     } else if (direction === 'auto' && isWord(argv[j], 'REV')) {
       direction = 'reverse';
@@ -151,7 +151,7 @@ function zrangeGeneric(
   }
   if (direction === 'auto') direction = 'forward';
   if (rangeType === 'auto') rangeType = 'rank';
-  if (hasLimit && limit !== -1 && rangeType === 'rank') {
+  if (limit !== -1 && rangeType === 'rank') {
     return new ErrorReply('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
   }
   if (withScores && rangeType === 'lex') {
@@ -490,12 +490,14 @@ function zrandmember(ctx: DataContext, argv: readonly string[]): Reply {
   if (count === null) return zset === undefined ? null : pairAt(Math.floor(ctx.random() * size))[0];
   if (zset === undefined || count === 0) return [];
   let pairs: Pair[];
+  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
   if (count < 0) {
     pairs = [];
     for (let i = 0; i < -count; i++) pairs.push(pairAt(Math.floor(ctx.random() * size)));
   } else if (count >= size) {
+    // The whole set, highest first, as Redis 7.0 lists it.
     pairs = [];
-    zset.list.forEachRank(0, size - 1, (m, s) => pairs.push([m, s]));
+    zset.list.forEachRank(size - 1, 0, (m, s) => pairs.push([m, s]));
   } else {
     pairs = distinctRandomIndexes(ctx.random, size, count).map(pairAt);
   }

@@ -24,7 +24,10 @@ export class RaftError extends Error {
 /** The requested index precedes the first retained entry (it was compacted into a snapshot). */
 export const ErrCompacted = new RaftError('Compacted', 'requested index is unavailable due to compaction');
 /** A snapshot older than the one already held was offered. */
-export const ErrSnapshotOutOfDate = new RaftError('SnapshotOutOfDate', 'requested index is older than the existing snapshot');
+export const ErrSnapshotOutOfDate = new RaftError(
+  'SnapshotOutOfDate',
+  'requested index is older than the existing snapshot',
+);
 /** The requested index is past the last entry of the log. */
 export const ErrUnavailable = new RaftError('Unavailable', 'requested entry at index is unavailable');
 /** The storage cannot produce a snapshot right now; the leader retries later. */

@@ -88,8 +88,8 @@ export class MemoryStorage implements LogStorage {
    * alternative to RawNode.bootstrap: every member starts with the same configuration and no entries).
    */
   constructor(confState?: ConfState) {
-    this.snap =
-      confState === undefined ? EMPTY_SNAPSHOT : { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
+    this.snap = EMPTY_SNAPSHOT;
+    if (confState !== undefined) this.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
   }
 
   initialState(): InitialState {

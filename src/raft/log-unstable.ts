@@ -84,6 +84,11 @@ export class Unstable {
 
   truncateAndAppend(ents: readonly Entry[]): void {
     const from = ents[0]!.index;
+    for (let i = 1; i < ents.length; i++) {
+      const ok = ents[i]!.index === from + i && ents[i]!.term >= ents[i - 1]!.term;
+      assert(ok, `entries not contiguous at ${from + i}`);
+    }
+    assert(from <= this.offset + this.entries.length, `gap before appended entry ${from}`);
     if (from === this.offset + this.entries.length) {
       for (const e of ents) this.entries.push(e);
     } else if (from <= this.offset) {

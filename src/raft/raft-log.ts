@@ -133,13 +133,17 @@ export class RaftLog {
     if (this.committed >= toCommit) return; // never decrease
     assert(
       this.lastIndex() >= toCommit,
-      `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`,
+      `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. ` +
+        'Was the raft log corrupted, truncated, or lost?',
     );
     this.committed = toCommit;
   }
 
   appliedTo(i: Index, size: number): void {
-    assert(this.committed >= i && i >= this.applied, `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
+    assert(
+      this.committed >= i && i >= this.applied,
+      `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
+    );
     this.applied = i;
     this.applying = Math.max(this.applying, i);
     this.applyingSize = this.applyingSize > size ? this.applyingSize - size : 0;

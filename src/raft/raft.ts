@@ -78,19 +78,27 @@ function bytesEqual(a: Uint8Array | null, b: Uint8Array): boolean {
 /** Fields of an outgoing message; the rest default to empty. */
 type MessageFields = Partial<Message> & { type: MessageType; to: NodeId };
 
+const NO_ENTRIES: readonly Entry[] = [];
+
+/** Build a message with every field present, in one fixed shape (keeps V8's property access fast). */
 export function makeMessage(f: MessageFields): Message {
+  return newMessage(f, f.from ?? NONE, f.term ?? 0);
+}
+
+function newMessage(f: MessageFields, from: NodeId, term: Term): Message {
   return {
-    from: NONE,
-    term: 0,
-    index: 0,
-    logTerm: 0,
-    commit: 0,
-    entries: [],
-    reject: false,
-    rejectHint: 0,
-    snapshot: null,
-    context: null,
-    ...f,
+    type: f.type,
+    to: f.to,
+    from,
+    term,
+    index: f.index ?? 0,
+    logTerm: f.logTerm ?? 0,
+    commit: f.commit ?? 0,
+    entries: f.entries ?? NO_ENTRIES,
+    reject: f.reject ?? false,
+    rejectHint: f.rejectHint ?? 0,
+    snapshot: f.snapshot ?? null,
+    context: f.context ?? null,
   };
 }
 
@@ -183,23 +191,26 @@ export class Raft {
   // ---- Sending ----
 
   private send(f: MessageFields): void {
-    const m = makeMessage(f.from === undefined || f.from === NONE ? { ...f, from: this.id } : f);
-    const t = m.type;
-    if (t === MessageType.Vote || t === MessageType.VoteResp || t === MessageType.PreVote || t === MessageType.PreVoteResp) {
+    const t = f.type;
+    const isVoteTraffic =
+      t === MessageType.Vote ||
+      t === MessageType.VoteResp ||
+      t === MessageType.PreVote ||
+      t === MessageType.PreVoteResp;
+    let term: Term;
+    if (isVoteTraffic) {
       // Vote traffic carries its own term (a pre-vote's is in our future).
-      assert(m.term !== 0, `term should be set when sending ${t}`);
-      if (t === MessageType.VoteResp || t === MessageType.PreVoteResp) {
-        this.msgsAfterAppend.push(m); // a vote is a promise: it must be durable first
-        return;
-      }
-      this.msgs.push(m);
-      return;
+      assert(f.term !== undefined && f.term !== 0, 'term should be set when sending a vote message');
+      term = f.term;
+    } else {
+      assert(f.term === undefined || f.term === 0, 'term should not be set when sending this message');
+      // Proposals and read requests forwarded to the leader carry no term: they are local to the leader.
+      term = t === MessageType.Prop || t === MessageType.ReadIndex ? 0 : this.term;
     }
-    assert(m.term === 0, `term should not be set when sending ${t} (was ${m.term})`);
-    // Proposals and read requests forwarded to the leader carry no term: they are local to the leader.
-    const out = t === MessageType.Prop || t === MessageType.ReadIndex ? m : { ...m, term: this.term };
-    if (t === MessageType.AppResp) {
-      this.msgsAfterAppend.push(out); // an ack promises the entries are durable
+    const out = newMessage(f, f.from === undefined || f.from === NONE ? this.id : f.from, term);
+    // A vote or an append acknowledgement is a promise about our disk: it waits for the write.
+    if (t === MessageType.AppResp || t === MessageType.VoteResp || t === MessageType.PreVoteResp) {
+      this.msgsAfterAppend.push(out);
     } else {
       assert(out.to !== this.id, 'message should not be self-addressed when sending');
       this.msgs.push(out);
@@ -369,7 +380,8 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.electionTimeout + Math.floor(this.random() * this.electionTimeout);
     assert(
-      this.randomizedElectionTimeout >= this.electionTimeout && this.randomizedElectionTimeout < 2 * this.electionTimeout,
+      this.randomizedElectionTimeout >= this.electionTimeout &&
+        this.randomizedElectionTimeout < 2 * this.electionTimeout,
       'random() must return a number in [0, 1)',
     );
     this.abortLeaderTransfer();
@@ -417,7 +429,8 @@ export class Raft {
     // Conservatively: no conf change until everything in the log (which may hold one) is applied.
     this.pendingConfIndex = this.raftLog.lastIndex();
     // The empty entry of our term: commits the previous terms' entries and enables ReadIndex.
-    assert(this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]), 'empty entry refused');
+    const empty: Entry = { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
+    assert(this.appendEntry([empty]), 'empty entry refused');
   }
 
   /** Whether this node may campaign: a voter, not installing a snapshot. */
@@ -635,7 +648,9 @@ export class Raft {
       const alreadyJoint = this.trk.config.voters.isJoint();
       const wantsLeaveJoint = cc.changes.length === 0;
       // An illegal change becomes an empty normal entry, so the caller's index bookkeeping still holds.
-      if (alreadyPending || (alreadyJoint && !wantsLeaveJoint) || (!alreadyJoint && wantsLeaveJoint) || !this.validChange(cc)) {
+      const refused =
+        alreadyPending || alreadyJoint !== wantsLeaveJoint || !this.validChange(cc); // one at a time, legal
+      if (refused) {
         ents[i] = { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
       } else {
         this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;

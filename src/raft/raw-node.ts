@@ -81,6 +81,13 @@ export interface Status extends BasicStatus {
   readonly progress: Map<NodeId, ProgressStatus>;
 }
 
+interface PendingReady {
+  readonly lastEntry: Entry | null;
+  readonly snapshotIndex: Index;
+  readonly lastApplied: Entry | null;
+  readonly appliedSize: number;
+}
+
 export class RawNode {
   /** The replica itself; exposed for tests and the simulator's checkers. Treat as read-only. */
   readonly raft: Raft;
@@ -89,8 +96,7 @@ export class RawNode {
   /** Messages to self (acknowledgements, votes) that may only be stepped once the Ready is durable. */
   private stepsOnAdvance: Message[] = [];
   /** What the outstanding Ready asked to persist and apply (null when none is outstanding). */
-  private pending: { lastEntry: Entry | null; snapshotIndex: Index; lastApplied: Entry | null; appliedSize: number } | null =
-    null;
+  private pending: PendingReady | null = null;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
@@ -219,16 +225,23 @@ export class RawNode {
     const committedEntries = r.raftLog.nextCommittedEntries();
     const softState = r.softState();
     const hardState = r.hardState();
+    // Durable state only moves forward: a bug here would make a replica forget a vote or a commit.
+    const prev = this.prevHardState;
+    assert(hardState.term >= prev.term, `term went back from ${prev.term} to ${hardState.term}`);
+    assert(hardState.commit >= prev.commit, `commit went back from ${prev.commit} to ${hardState.commit}`);
+    assert(
+      hardState.term !== prev.term || prev.vote === NONE || hardState.vote === prev.vote,
+      `vote changed within term ${hardState.term}`,
+    );
     const snapshot = r.raftLog.hasNextUnstableSnapshot() ? r.raftLog.unstable.snapshot! : undefined;
     const messagesAfterPersist: Message[] = [];
     for (const m of r.msgsAfterAppend) {
       if (m.to === r.id) this.stepsOnAdvance.push(m);
       else messagesAfterPersist.push(m);
     }
-    const rd: Ready = {
-      ...(softStateEqual(softState, this.prevSoftState) ? {} : { softState }),
-      ...(hardStateEqual(hardState, this.prevHardState) ? {} : { hardState }),
-      ...(snapshot === undefined ? {} : { snapshot }),
+    const rd: {
+      -readonly [K in keyof Ready]: Ready[K];
+    } = {
       readStates: r.readStates,
       entries,
       committedEntries,
@@ -236,6 +249,9 @@ export class RawNode {
       messagesAfterPersist,
       mustSync: mustSync(hardState, this.prevHardState, entries.length),
     };
+    if (!softStateEqual(softState, this.prevSoftState)) rd.softState = softState;
+    if (!hardStateEqual(hardState, this.prevHardState)) rd.hardState = hardState;
+    if (snapshot !== undefined) rd.snapshot = snapshot;
     // Accept: nothing above is handed out twice.
     this.prevSoftState = softState;
     this.prevHardState = hardState;

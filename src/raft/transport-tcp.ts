@@ -1,6 +1,7 @@
-// A minimal TCP transport for Raft messages between nodes: one outgoing connection per peer, frames of
-// [length u32 BE][version u8][count varint]{group varint, message}* (codec.ts), so one frame carries the
-// messages of many groups for one peer. Raft tolerates loss, so the transport drops rather than queues
+// A minimal TCP transport for the Multi-Raft host's frames (multi/ports.ts) between nodes: one outgoing
+// connection per peer; on the wire [length u32 BE][version u8][from][to][messages][heartbeats]
+// [heartbeat responses] (codec.ts encodings, varint counts), so one frame carries the messages and
+// coalesced heartbeats of many groups for one peer. Raft tolerates loss, so the transport drops rather than queues
 // without bound: a peer whose socket has more than `sendBufferBytesMax` waiting gets nothing more until
 // it drains, and a broken connection is re-dialled on a later send after a short pause.
 //
@@ -9,19 +10,15 @@
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ByteReader, ByteWriter, CODEC_VERSION, CodecError, readMessage, writeMessage } from './codec.js';
-import type { GroupId, Message, NodeId } from './types.js';
-
-export interface GroupMessage {
-  readonly groupId: GroupId;
-  readonly message: Message;
-}
+import type { CoalescedHeartbeat, Frame, GroupMessage, TransportPort } from './multi/ports.js';
+import type { NodeId } from './types.js';
 
 export interface TcpTransportOptions {
   readonly host?: string;
   /** 0 (default) picks a free port; read it back from `port`. */
   readonly port?: number;
-  /** Called with each received frame's messages, in order. */
-  readonly onMessages: (batch: GroupMessage[]) => void;
+  /** Called with each received frame, in order per connection. */
+  readonly onFrame: (frame: Frame) => void;
   /** Largest frame accepted; a peer that sends more is disconnected. Default 64 MiB. */
   readonly frameBytesMax?: number;
   /** Bytes that may wait in one peer's socket before frames to it are dropped. Default 64 MiB. */
@@ -47,31 +44,64 @@ export interface TransportStats {
 
 const LENGTH_BYTES = 4;
 
-/** Encodes one frame: the length prefix and the messages of many groups. */
-export function encodeFrame(batch: readonly GroupMessage[]): Buffer {
-  const w = new ByteWriter(64 + batch.length * 64);
-  w.u32(0).u8(CODEC_VERSION).varint(batch.length);
-  for (const { groupId, message } of batch) {
-    w.varint(groupId);
-    writeMessage(w, message);
+const FLAG_QUIESCE = 1;
+const FLAG_CONTEXT = 2;
+
+function writeHeartbeats(w: ByteWriter, hbs: readonly CoalescedHeartbeat[]): void {
+  w.varint(hbs.length);
+  for (const hb of hbs) {
+    w.varint(hb.groupId).varint(hb.term).varint(hb.commit);
+    w.u8((hb.quiesce ? FLAG_QUIESCE : 0) | (hb.context ? FLAG_CONTEXT : 0));
+    if (hb.context) w.bytes(hb.context);
   }
-  const frame = w.finish();
-  frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
-  return frame;
 }
 
-/** Decodes a frame's body (after the length prefix). Throws CodecError on malformed input. */
-export function decodeFrameBody(body: Uint8Array): GroupMessage[] {
-  const r = new ByteReader(body, 'raft frame');
-  r.version();
-  const n = r.count('messages', 2);
-  const out: GroupMessage[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = { groupId: r.varint('group'), message: readMessage(r) };
-  r.end();
+function readHeartbeats(r: ByteReader, field: string): CoalescedHeartbeat[] {
+  const n = r.count(field, 4);
+  const out: CoalescedHeartbeat[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const groupId = r.varint('group');
+    const term = r.varint('term');
+    const commit = r.varint('commit');
+    const flags = r.u8('flags');
+    if (flags & ~(FLAG_QUIESCE | FLAG_CONTEXT)) r.fail(`unknown heartbeat flags ${flags}`);
+    const context = flags & FLAG_CONTEXT ? r.bytes('context') : null;
+    out[i] = { groupId, term, commit, context, quiesce: (flags & FLAG_QUIESCE) !== 0 };
+  }
   return out;
 }
 
-export class TcpTransport {
+/** Encodes one frame with its length prefix. */
+export function encodeFrame(frame: Frame): Buffer {
+  const w = new ByteWriter(64 + frame.messages.length * 64 + frame.heartbeats.length * 8);
+  w.u32(0).u8(CODEC_VERSION).varint(frame.from).varint(frame.to).varint(frame.messages.length);
+  for (const { groupId, message } of frame.messages) {
+    w.varint(groupId);
+    writeMessage(w, message);
+  }
+  writeHeartbeats(w, frame.heartbeats);
+  writeHeartbeats(w, frame.heartbeatResps);
+  const bytes = w.finish();
+  bytes.writeUInt32BE(bytes.length - LENGTH_BYTES, 0);
+  return bytes;
+}
+
+/** Decodes a frame's body (after the length prefix). Throws CodecError on malformed input. */
+export function decodeFrameBody(body: Uint8Array): Frame {
+  const r = new ByteReader(body, 'raft frame');
+  r.version();
+  const from = r.varint('from');
+  const to = r.varint('to');
+  const n = r.count('messages', 2);
+  const messages: GroupMessage[] = new Array(n);
+  for (let i = 0; i < n; i++) messages[i] = { groupId: r.varint('group'), message: readMessage(r) };
+  const heartbeats = readHeartbeats(r, 'heartbeats');
+  const heartbeatResps = readHeartbeats(r, 'heartbeat responses');
+  r.end();
+  return { from, to, messages, heartbeats, heartbeatResps };
+}
+
+export class TcpTransport implements TransportPort {
   private readonly peers = new Map<NodeId, Peer>();
   private readonly inbound = new Set<Socket>();
   readonly stats: TransportStats = { framesSent: 0, framesDropped: 0, framesReceived: 0, bytesSent: 0 };
@@ -108,18 +138,18 @@ export class TcpTransport {
     this.peers.set(id, { host, port, socket: null, failedAt: -Infinity });
   }
 
-  /** Sends one frame to `to`. Returns false if it was dropped (unknown peer, broken or full link). */
-  send(to: NodeId, batch: readonly GroupMessage[]): boolean {
-    const peer = this.peers.get(to);
+  /** Sends a frame to `frame.to`. Returns false if it was dropped (unknown peer, broken or full link). */
+  send(frame: Frame): boolean {
+    const peer = this.peers.get(frame.to);
     const socket = peer && this.connection(peer);
     if (!socket || socket.writableLength > this.sendBufferBytesMax) {
       this.stats.framesDropped++;
       return false;
     }
-    const frame = encodeFrame(batch);
-    socket.write(frame);
+    const bytes = encodeFrame(frame);
+    socket.write(bytes);
     this.stats.framesSent++;
-    this.stats.bytesSent += frame.length;
+    this.stats.bytesSent += bytes.length;
     return true;
   }
 
@@ -163,16 +193,16 @@ export class TcpTransport {
         if (buf.length - at - LENGTH_BYTES < length) break;
         const body = buf.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + length);
         at += LENGTH_BYTES + length;
-        let batch: GroupMessage[];
+        let frame: Frame;
         try {
-          batch = decodeFrameBody(body);
+          frame = decodeFrameBody(body);
         } catch (err) {
           if (!(err instanceof CodecError)) throw err;
           socket.destroy();
           return;
         }
         this.stats.framesReceived++;
-        this.options.onMessages(batch);
+        this.options.onFrame(frame);
       }
       buf = buf.subarray(at);
       chunks = buf.length > 0 ? [buf] : [];

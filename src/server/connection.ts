@@ -10,10 +10,12 @@ import type { Socket } from 'node:net';
 import type { ServerApi, ServerContext, Session } from '../commands/server-context.js';
 import { ProtocolError, RequestDecoder } from '../resp/decoder.js';
 import { ReplyWriter, type Protocol } from '../resp/encoder.js';
-import { ErrorReply, type Reply } from '../resp/reply.js';
+import { ErrorReply, type RawReply, type Reply } from '../resp/reply.js';
 import type { OutputBufferLimit } from './config.js';
 import type { Dispatcher, DispatchClient } from './dispatch.js';
 import type { Logger } from './logger.js';
+import { ClientPubSub, pubsubOutputLimit, type Subscriber } from './pubsub.js';
+import { ClientTransaction } from './transactions.js';
 import type { Stats } from './stats.js';
 
 /** Unsent bytes in the socket above which the connection stops reading. */
@@ -42,7 +44,7 @@ interface PendingReply {
   readonly resp: Protocol;
 }
 
-export class Connection implements Session, DispatchClient {
+export class Connection implements Session, DispatchClient, Subscriber {
   resp: Protocol = 2;
   name = '';
   libName = '';
@@ -57,6 +59,10 @@ export class Connection implements Session, DispatchClient {
   lastCommand = 'NULL';
   readonly context: ServerContext;
   readonly session: Session = this;
+  readonly transaction: ClientTransaction;
+  readonly pubsub: ClientPubSub;
+  /** Parked by a blocking command: no other request runs until it is answered. */
+  blocked = false;
 
   private readonly decoder: RequestDecoder;
   private readonly writer = new ReplyWriter();
@@ -68,6 +74,8 @@ export class Connection implements Session, DispatchClient {
   private outputPaused = false;
   /** Since when the output has been above the soft limit (0: it is not). */
   private softLimitSinceMs = 0;
+  /** A flush is queued for Pub/Sub messages delivered from other connections' commands. */
+  private flushQueued = false;
 
   constructor(
     readonly id: number,
@@ -79,7 +87,16 @@ export class Connection implements Session, DispatchClient {
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     this.createdAtMs = host.nowMs();
     this.lastInteractionMs = this.createdAtMs;
-    this.context = { session: this, server: host.api };
+    const dispatcher = host.dispatcher;
+    this.transaction = new ClientTransaction(this, dispatcher.transactionHost(this));
+    this.pubsub = new ClientPubSub(dispatcher.pubsub, this);
+    this.context = {
+      session: this,
+      server: host.api,
+      transactions: this.transaction,
+      pubsub: this.pubsub,
+      blocking: dispatcher.blocking,
+    };
     // A live view of the limit: CONFIG SET proto-max-bulk-len applies to open connections too.
     this.decoder = new RequestDecoder({
       get bulkBytesMax() {
@@ -102,13 +119,13 @@ export class Connection implements Session, DispatchClient {
     return this.socket.writableLength + this.writer.size();
   }
   subscriptionCount(): number {
-    return 0;
+    return this.pubsub.channelCount();
   }
   patternCount(): number {
-    return 0;
+    return this.pubsub.patternSubscriptions();
   }
   inMulti(): boolean {
-    return false;
+    return this.transaction.active();
   }
   closeAfterReply(): void {
     this.closing = true;
@@ -125,13 +142,29 @@ export class Connection implements Session, DispatchClient {
     this.authenticated = !this.host.passwordRequired();
     this.readonlyMode = false;
     this.asking = false;
+    this.transaction.discardAll();
+    this.pubsub.clear();
+  }
+
+  /** A Pub/Sub message: queued behind the replies, written at the end of the current event-loop job. */
+  deliver(message: RawReply): void {
+    if (this.closed) return;
+    this.addReply(message);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
   }
 
   // ---------------------------------------------------------------- server side
 
   /** Idle time for `timeout`, and the output soft limit, checked by the server's cron. */
   checkTimers(nowMs: number, idleTimeoutMs: number): void {
-    if (idleTimeoutMs > 0 && nowMs - this.lastInteractionMs > idleTimeoutMs && this.pending.length === 0) {
+    const idle = idleTimeoutMs > 0 && nowMs - this.lastInteractionMs > idleTimeoutMs;
+    // As Redis, neither blocked clients (their reply is pending) nor subscribers time out.
+    if (idle && this.pending.length === 0 && !this.pubsub.subscribed()) {
       this.host.logger.verbose('closing idle client', { id: this.id, addr: this.remoteAddress });
       this.kill();
       return;
@@ -171,7 +204,7 @@ export class Connection implements Session, DispatchClient {
   private runRequests(): void {
     const dispatcher = this.host.dispatcher;
     const started = performance.now();
-    while (!this.closing && !this.outputPaused && this.pending.length < PENDING_REPLIES_MAX) {
+    while (!this.closing && !this.outputPaused && !this.blocked && this.pending.length < PENDING_REPLIES_MAX) {
       const argv = this.decoder.next(!this.authenticated && this.host.passwordRequired());
       if (argv === null) break;
       if (argv instanceof ProtocolError) {
@@ -263,7 +296,9 @@ export class Connection implements Session, DispatchClient {
   /** client-output-buffer-limit for normal clients: false if the client was closed. */
   private checkOutputLimits(nowMs: number): boolean {
     if (this.closed) return false;
-    const limit = this.host.outputLimit();
+    const limit = this.pubsub.subscribed()
+      ? pubsubOutputLimit(this.host.api.config.value('client-output-buffer-limit'))
+      : this.host.outputLimit();
     const queued = this.socket.writableLength;
     let reason = '';
     if (limit.hardBytes > 0 && queued > limit.hardBytes) reason = 'hard';
@@ -288,6 +323,7 @@ export class Connection implements Session, DispatchClient {
     this.closed = true;
     this.closing = true;
     this.pending = [];
+    this.host.dispatcher.forget(this);
     this.host.connectionClosed(this);
   }
 }

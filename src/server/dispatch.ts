@@ -7,9 +7,13 @@ import type { ServerContext, Session } from '../commands/server-context.js';
 import { WOULD_BLOCK, type CommandSpec, type DataCommand } from '../commands/types.js';
 import { route, routeError, type RouteDecision } from '../cluster/routing.js';
 import type { ClusterShard, ClusterView } from '../cluster/view.js';
-import { ErrorReply, NullArray, type Reply } from '../resp/reply.js';
+import { ErrorReply, NullArray, QUEUED, type Reply } from '../resp/reply.js';
 import * as errors from '../resp/errors.js';
+import type { Keyspace } from '../store/keyspace.js';
 import type { EngineResult, ShardEngine } from './engine.js';
+import { BlockingRegistry, type BlockableClient } from './blocking.js';
+import { PubSubRegistry, type ClientPubSub } from './pubsub.js';
+import { WatchRegistry, type ClientTransaction, type QueuedCommand, type TransactionHost } from './transactions.js';
 import type { CommandStat, Stats } from './stats.js';
 import type { Logger } from './logger.js';
 
@@ -32,10 +36,12 @@ export interface DispatchHost {
 }
 
 /** A connection as dispatch sees it. */
-export interface DispatchClient {
+export interface DispatchClient extends BlockableClient {
   readonly session: Session;
   /** The context server commands get (the same object for every command of the connection). */
   readonly context: ServerContext;
+  readonly transaction: ClientTransaction;
+  readonly pubsub: ClientPubSub;
 }
 
 /** A command with what dispatch precomputes from its flags. */
@@ -46,7 +52,25 @@ interface CommandEntry {
   readonly denyoom: boolean;
   readonly noAuth: boolean;
   readonly hasKeys: boolean;
+  /** Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET). */
+  readonly runsInMulti: boolean;
+  readonly noMulti: boolean;
+  /** Allowed in RESP2 subscribed mode. */
+  readonly allowedSubscribed: boolean;
+  /** Shard Pub/Sub (SSUBSCRIBE...): routed like a read that followers serve. */
+  readonly shardPubsub: boolean;
 }
+
+/** Commands that run instead of being queued while a MULTI is open. */
+const RUN_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+/** The commands RESP2 allows in subscribed mode. */
+const ALLOWED_SUBSCRIBED = new Set([
+  'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset',
+]);
+const SHARD_PUBSUB = new Set(['ssubscribe', 'sunsubscribe', 'spublish']);
+const NO_MULTI = 'ERR Command not allowed inside a transaction';
+/** Inside MULTI a blocking command answers its timeout reply at once: a null bulk for the moves. */
+const NULL_BULK_WHEN_BLOCKED = new Set(['blmove', 'brpoplpush']);
 
 /** Keeps ASKING set for the command after it (and for nothing else). */
 const ASKING = 'asking';
@@ -58,6 +82,10 @@ export class Dispatcher {
   private readonly batch: CommandStat[] = [];
   private readonly keyExists = (shard: ClusterShard, key: string): boolean =>
     this.host.engineFor(shard.id)?.keyspace.exists(key, this.host.nowMs()) ?? false;
+  /** Node-wide state of the connections' transactions, subscriptions and blocked commands. */
+  readonly watches: WatchRegistry;
+  readonly pubsub = new PubSubRegistry();
+  readonly blocking: BlockingRegistry;
 
   constructor(
     table: ReadonlyMap<string, CommandSpec>,
@@ -71,10 +99,17 @@ export class Dispatcher {
         denyoom: spec.flags.includes('denyoom'),
         noAuth: spec.flags.includes('no_auth'),
         hasKeys: spec.keys !== null || spec.getKeys !== undefined,
+        runsInMulti: RUN_IN_MULTI.has(spec.name),
+        noMulti: spec.flags.includes('no_multi'),
+        allowedSubscribed: ALLOWED_SUBSCRIBED.has(spec.name),
+        shardPubsub: SHARD_PUBSUB.has(spec.name),
       };
       this.entries.set(spec.name, entry);
       this.entries.set(spec.name.toUpperCase(), entry);
     }
+    const now = (): number => host.nowMs();
+    this.watches = new WatchRegistry(now);
+    this.blocking = new BlockingRegistry(now);
   }
 
   /** Runs one request. A Promise when the command completes later (its reply must still keep its place). */
@@ -82,15 +117,18 @@ export class Dispatcher {
     const session = client.session;
     const name = argv[0]!;
     const entry = this.entries.get(name) ?? this.entries.get(name.toLowerCase());
-    if (entry === undefined) return this.reject(session, null, errors.unknownCommand(name, argv.slice(1)));
+    if (entry === undefined) return this.reject(client, null, errors.unknownCommand(name, argv.slice(1)));
     const spec = entry.spec;
     const arity = spec.arity;
     if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
-      return this.reject(session, entry, errors.wrongArity(spec.name));
+      return this.reject(client, entry, errors.wrongArity(spec.name));
     }
     if (!entry.noAuth && !session.authenticated && this.host.passwordRequired()) {
-      return this.reject(session, entry, errors.NOAUTH);
+      return this.reject(client, entry, errors.NOAUTH);
     }
+    const transaction = client.transaction;
+    const inMulti = transaction.active();
+    if (inMulti && entry.noMulti) return this.reject(client, entry, NO_MULTI);
 
     let decision: RouteDecision | null = null;
     if (entry.hasKeys) {
@@ -102,27 +140,36 @@ export class Dispatcher {
           asking: session.asking,
           readonlyMode: session.readonlyMode,
           keyExists: this.keyExists,
+          shardPubsub: entry.shardPubsub,
         });
         const refusal = routeError(decision);
-        if (refusal !== null) return this.reject(session, entry, refusal.message);
+        if (refusal !== null) return this.reject(client, entry, refusal.message);
       }
     }
     // Redis evicts before any command when maxmemory is set, and refuses only denyoom ones.
     if (this.host.memoryLimited() && !this.host.reclaimMemory() && entry.denyoom) {
-      return this.reject(session, entry, errors.OOM);
+      return this.reject(client, entry, errors.OOM);
     }
-    // Hook: MULTI queueing goes here (after the routing and OOM checks, as in Redis).
+    if (session.resp === 2 && !entry.allowedSubscribed && client.pubsub.subscribed()) {
+      return this.reject(client, entry, errors.subscribedContext(spec.name));
+    }
+    if (inMulti && !entry.runsInMulti) {
+      session.asking = false;
+      return transaction.enqueue(spec, argv) ?? QUEUED;
+    }
 
     session.lastCommand = spec.name;
     entry.stat.calls++;
     this.host.stats.totalCommandsProcessed++;
     this.batch.push(entry.stat);
     let result: EngineResult | Promise<EngineResult>;
+    let engine: ShardEngine | undefined;
     try {
       if (spec.kind === 'server') {
         result = spec.run(client.context, argv);
       } else {
-        result = this.runData(spec, entry.write, decision, session.resp, argv);
+        engine = this.engineOf(decision);
+        result = this.runData(spec, entry.write, engine, session.resp, argv);
       }
     } catch (error) {
       result = this.internalError(spec.name, error);
@@ -130,11 +177,28 @@ export class Dispatcher {
     if (spec.name !== ASKING) session.asking = false;
     if (result instanceof Promise) {
       return result.then(
-        (value) => this.finish(entry, value),
-        (error: unknown) => this.finish(entry, this.internalError(spec.name, error)),
+        (value) => this.finish(client, entry, argv, engine, value),
+        (error: unknown) => this.finish(client, entry, argv, engine, this.internalError(spec.name, error)),
       );
     }
-    return this.finish(entry, result);
+    return this.finish(client, entry, argv, engine, result);
+  }
+
+  /** What a connection's transaction needs: routing and atomic execution of its queue. */
+  transactionHost(client: DispatchClient): TransactionHost {
+    return {
+      watches: this.watches,
+      keyspaceOf: (key) => this.keyspaceOf(key),
+      routeQueue: (session, queue) => routeError(this.routeQueue(session, queue)),
+      runQueue: (queue) => this.runQueue(client, queue),
+    };
+  }
+
+  /** A disconnected client leaves its transaction, subscriptions and blocked command. */
+  forget(client: DispatchClient): void {
+    client.transaction.discardAll();
+    client.pubsub.clear();
+    this.blocking.remove(client.id);
   }
 
   /** Ends a batch of commands that took `elapsedMs` together: each gets an equal share of the time. */
@@ -146,24 +210,36 @@ export class Dispatcher {
     this.batch.length = 0;
   }
 
+  private engineOf(decision: RouteDecision | null): ShardEngine | undefined {
+    return decision !== null && decision.kind === 'local'
+      ? this.host.engineFor(decision.shard.id)
+      : this.host.defaultEngine();
+  }
+
   private runData(
     spec: DataCommand,
     write: boolean,
-    decision: RouteDecision | null,
+    engine: ShardEngine | undefined,
     resp: 2 | 3,
     argv: readonly string[],
   ): EngineResult | Promise<EngineResult> {
-    const engine =
-      decision !== null && decision.kind === 'local'
-        ? this.host.engineFor(decision.shard.id)
-        : this.host.defaultEngine();
     if (engine === undefined) return new ErrorReply(errors.CLUSTERDOWN_DOWN);
     return write ? engine.write(spec, argv, resp) : engine.read(spec, argv, resp);
   }
 
-  private finish(entry: CommandEntry, result: EngineResult): Reply {
-    // Blocking commands are not parked yet: they are answered as if their timeout expired.
-    if (result === WOULD_BLOCK) return NullArray.instance;
+  private finish(
+    client: DispatchClient,
+    entry: CommandEntry,
+    argv: readonly string[],
+    engine: ShardEngine | undefined,
+    result: EngineResult,
+  ): Reply | Promise<Reply> {
+    // Keys this command wrote may serve clients blocked on them (before the next command, as Redis).
+    if (this.blocking.hasReady()) this.blocking.serveReady();
+    if (result === WOULD_BLOCK) {
+      const spec = entry.spec as DataCommand;
+      return this.blocking.park(client, spec, argv, commandKeys(spec, argv), engine!, client.session.resp);
+    }
     if (result instanceof ErrorReply) {
       entry.stat.failed++;
       this.host.stats.countError(result.message);
@@ -171,11 +247,107 @@ export class Dispatcher {
     return result;
   }
 
-  private reject(session: Session, entry: CommandEntry | null, message: string): ErrorReply {
+  private reject(client: DispatchClient, entry: CommandEntry | null, message: string): ErrorReply {
     if (entry !== null) entry.stat.rejected++;
-    session.asking = false;
+    client.session.asking = false;
+    if (entry?.spec.name === 'exec') {
+      // EXEC itself refused, in MULTI or not: Redis's execCommandAbort discards with the reason.
+      client.transaction.discardAll();
+      message = `EXECABORT Transaction discarded because of: ${message.startsWith('ERR ') ? message.slice(4) : message}`;
+    } else {
+      client.transaction.flag();
+    }
     this.host.stats.countError(message);
     return new ErrorReply(message);
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  private keyspaceOf(key: string): Keyspace {
+    const decision = route(this.host.view(), { keys: [key], write: false, asking: false, readonlyMode: false });
+    return (this.engineOf(decision) ?? this.host.defaultEngine()).keyspace;
+  }
+
+  /** EXEC routes every key of every queued command together (Redis getNodeByQuery on a MULTI). */
+  private routeQueue(session: Session, queue: readonly QueuedCommand[]): RouteDecision {
+    const keys: string[] = [];
+    let write = false;
+    for (const { spec, argv } of queue) {
+      for (const key of commandKeys(spec, argv)) keys.push(key);
+      if (spec.flags.includes('write')) write = true;
+    }
+    return route(this.host.view(), {
+      keys,
+      write,
+      asking: session.asking,
+      readonlyMode: session.readonlyMode,
+      keyExists: this.keyExists,
+    });
+  }
+
+  /**
+   * Runs an EXEC's queue: each run of consecutive data commands is one engine batch (one write,
+   * nothing interleaved); server commands (PING, PUBLISH...) run between them in order.
+   */
+  private runQueue(client: DispatchClient, queue: readonly QueuedCommand[]): Reply | Promise<Reply> {
+    const engine = this.engineOf(this.routeQueue(client.session, queue));
+    if (engine === undefined) return new ErrorReply(errors.CLUSTERDOWN_DOWN);
+    return this.runQueueFrom(client, engine, queue, 0, []);
+  }
+
+  private runQueueFrom(
+    client: DispatchClient,
+    engine: ShardEngine,
+    queue: readonly QueuedCommand[],
+    start: number,
+    replies: Reply[],
+  ): Reply | Promise<Reply> {
+    let index = start;
+    while (index < queue.length) {
+      const first = queue[index]!;
+      let end = index + 1;
+      let step: EngineResult[] | Promise<EngineResult[]>;
+      try {
+        if (first.spec.kind === 'data') {
+          while (end < queue.length && queue[end]!.spec.kind === 'data') end++;
+          const batch = queue.slice(index, end).map((q) => ({ command: q.spec as DataCommand, argv: q.argv }));
+          step = engine.writeBatch(batch, client.session.resp);
+        } else {
+          const result = first.spec.run(client.context, first.argv);
+          step = result instanceof Promise ? result.then((r) => [r]) : [result];
+        }
+      } catch (error) {
+        step = [this.internalError(first.spec.name, error)];
+      }
+      const from = index;
+      index = end;
+      if (step instanceof Promise) {
+        return step.then((results) => {
+          this.collect(queue, from, results, replies);
+          return this.runQueueFrom(client, engine, queue, index, replies);
+        });
+      }
+      this.collect(queue, from, step, replies);
+    }
+    return replies;
+  }
+
+  /** Counts and converts the results of queued commands from `from` on. */
+  private collect(queue: readonly QueuedCommand[], from: number, results: EngineResult[], replies: Reply[]): void {
+    for (let i = 0; i < results.length; i++) {
+      const spec = queue[from + i]!.spec;
+      const entry = this.entries.get(spec.name);
+      let reply = results[i] as EngineResult;
+      if (reply === WOULD_BLOCK) reply = NULL_BULK_WHEN_BLOCKED.has(spec.name) ? null : NullArray.instance;
+      if (entry !== undefined) {
+        entry.stat.calls++;
+        this.batch.push(entry.stat);
+        if (reply instanceof ErrorReply) entry.stat.failed++;
+      }
+      this.host.stats.totalCommandsProcessed++;
+      if (reply instanceof ErrorReply) this.host.stats.countError(reply.message);
+      replies.push(reply);
+    }
   }
 
   private internalError(name: string, error: unknown): ErrorReply {

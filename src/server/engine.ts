@@ -20,12 +20,27 @@ export interface WriteEntry {
 
 export type EngineResult = Reply | WouldBlock;
 
+/** One command of a transaction. */
+export interface BatchCommand {
+  readonly command: DataCommand;
+  readonly argv: readonly string[];
+}
+
+/** A transaction (EXEC) as one log entry: its commands run one after the other with nothing between. */
+export interface BatchEntry {
+  readonly commands: readonly BatchCommand[];
+  readonly nowMs: number;
+  readonly seed: number;
+}
+
 export interface ShardEngine {
   readonly keyspace: Keyspace;
   /** Runs a read-only command (after a ReadIndex on a replicated engine). */
   read(command: DataCommand, argv: readonly string[], resp: 2 | 3): EngineResult | Promise<EngineResult>;
   /** Runs a write (through the log on a replicated engine). */
   write(command: DataCommand, argv: readonly string[], resp: 2 | 3): EngineResult | Promise<EngineResult>;
+  /** Runs the commands of a transaction atomically, as one write (one Raft entry on a replicated engine). */
+  writeBatch(commands: readonly BatchCommand[], resp: 2 | 3): EngineResult[] | Promise<EngineResult[]>;
   /** Deletes the keys whose time has passed at nowMs, among `keys` (active expiry). Returns how many. */
   expireKeys(keys: readonly string[]): number | Promise<number>;
   /** Deletes `keys` chosen by the eviction policy. Returns how many. */
@@ -92,6 +107,16 @@ export class LocalEngine implements ShardEngine {
   applyWrite(entry: WriteEntry, resp: 2 | 3): EngineResult {
     this.context.reset(entry.nowMs, entry.seed, resp);
     return entry.command.run(this.context, entry.argv);
+  }
+
+  writeBatch(commands: readonly BatchCommand[], resp: 2 | 3): EngineResult[] {
+    return this.applyBatch({ commands, nowMs: this.clock(), seed: this.nextSeed() }, resp);
+  }
+
+  /** Runs a transaction entry: one timestamp and one random sequence for all its commands. */
+  applyBatch(entry: BatchEntry, resp: 2 | 3): EngineResult[] {
+    this.context.reset(entry.nowMs, entry.seed, resp);
+    return entry.commands.map(({ command, argv }) => command.run(this.context, argv));
   }
 
   expireKeys(keys: readonly string[]): number {

@@ -52,6 +52,11 @@ export class Runner {
         return argv.slice(1).filter((k) => this.db.exists(k, this.nowMs)).length;
       case 'DEL':
         return argv.slice(1).filter((k) => this.db.delete(k, this.nowMs)).length;
+      case 'OBJECT': {
+        const value = this.db.get(argv[2]!, this.nowMs);
+        if (value === undefined) return null;
+        return typeof value === 'string' ? 'embstr' : value.encoding();
+      }
       case 'TYPE':
         return new SimpleString(this.db.type(argv[1]!, this.nowMs));
       default:
@@ -210,6 +215,7 @@ export async function compareWithRedis(redis: RealRedis, resp: 2 | 3, script: re
   const runner = new Runner(resp);
   const mismatches: string[] = [];
   lines.forEach((line, i) => {
+    if (process.env.HARNESS_TRACE) console.error(line.argv.join(' '));
     let ours = runner.wire(...line.argv);
     let real = theirs[i]!;
     if (line.mode === 'sorted') {

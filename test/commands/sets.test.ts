@@ -65,6 +65,7 @@ const script: ScriptLine[] = [
   ['SMOVE', 'i', 'k', '1'],
   ['SMOVE', 'i', 'i', '2'],
   ['SMOVE', 'missing', 'k', '2'],
+  ['SMOVE', 'missing', 'str', '2'],
   ['SMEMBERS', 'k'],
   ['SPOP', 'missing'],
   ['SPOP', 'missing', '2'],
@@ -99,8 +100,7 @@ const script: ScriptLine[] = [
 
 for (const resp of [2, 3] as const) {
   test(`set commands reply like Redis 7.0 (RESP${resp})`, async () => {
-    const lines = script.filter((l) => l[0] !== 'OBJECT');
-    assert.deepEqual(await compareWithRedis(redis, resp, lines), []);
+    assert.deepEqual(await compareWithRedis(redis, resp, script), []);
   });
 }
 
@@ -117,6 +117,54 @@ test('SPOP and SRANDMEMBER are deterministic per seed and distinct for positive 
   assert.equal(new Set(a.picked).size, 10);
   assert.equal(new Set(a.popped).size, 5);
   assert.equal(a.left, 45);
+});
+
+const many = (n: number, f: (i: number) => string[]) => Array.from({ length: n }, (_, i) => f(i)).flat();
+
+const encodings: ScriptLine[] = [
+  ['HSET', 'h1', ...many(512, (i) => [`f${i}`, 'v'])],
+  ['OBJECT', 'ENCODING', 'h1'],
+  ['HSET', 'h1', 'one-more', 'v'],
+  ['OBJECT', 'ENCODING', 'h1'],
+  ['HDEL', 'h1', 'one-more', 'f1', 'f2'],
+  ['OBJECT', 'ENCODING', 'h1'],
+  ['HSET', 'h2', 'f', 'v'.repeat(64)],
+  ['OBJECT', 'ENCODING', 'h2'],
+  ['HSET', 'h2', 'f'.repeat(65), 'v'],
+  ['OBJECT', 'ENCODING', 'h2'],
+  ['SADD', 's1', ...many(512, (i) => [String(i)])],
+  ['OBJECT', 'ENCODING', 's1'],
+  ['SADD', 's1', '512'],
+  ['OBJECT', 'ENCODING', 's1'],
+  ['SADD', 's2', '1', '2'],
+  ['SADD', 's2', 'x'],
+  ['OBJECT', 'ENCODING', 's2'],
+  ['SREM', 's2', 'x'],
+  ['OBJECT', 'ENCODING', 's2'],
+  ['SADD', 's3', 'x', '1'],
+  ['OBJECT', 'ENCODING', 's3'],
+  ['SUNIONSTORE', 's4', 's2', 's2'],
+  ['OBJECT', 'ENCODING', 's4'],
+  ['SINTERSTORE', 's5', 's3', 's2'],
+  ['OBJECT', 'ENCODING', 's5'],
+  ['ZADD', 'z1', ...many(128, (i) => [String(i), `m${i}`])],
+  ['OBJECT', 'ENCODING', 'z1'],
+  ['ZADD', 'z1', '1', 'extra'],
+  ['OBJECT', 'ENCODING', 'z1'],
+  ['ZADD', 'z2', '1', 'm'.repeat(65)],
+  ['OBJECT', 'ENCODING', 'z2'],
+  ['ZRANGESTORE', 'z3', 'z1', '0', '3'],
+  ['OBJECT', 'ENCODING', 'z3'],
+  ['ZUNIONSTORE', 'z4', '2', 'z1', 'z2'],
+  ['OBJECT', 'ENCODING', 'z4'],
+  ['ZUNIONSTORE', 'z5', '1', 's2'],
+  ['OBJECT', 'ENCODING', 'z5'],
+  ['RPUSH', 'l', 'a'],
+  ['OBJECT', 'ENCODING', 'l'],
+];
+
+test('encodings follow Redis 7.0 (OBJECT ENCODING)', async () => {
+  assert.deepEqual(await compareWithRedis(redis, 2, encodings), []);
 });
 
 test('sintercard movable keys', () => {

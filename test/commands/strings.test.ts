@@ -70,8 +70,8 @@ test('memory accounting follows writes; listeners see each write', () => {
   r.run('SET', 'k', 'abc');
   const afterSet = r.db.usedMemoryBytes();
   assert.ok(afterSet > before);
-  r.run('APPEND', 'k', '12345');
-  assert.equal(r.db.usedMemoryBytes(), afterSet + 5);
+  r.run('APPEND', 'k', '123456789');
+  assert.equal(r.db.usedMemoryBytes(), afterSet + 8, 'abc (8 bytes rounded) became abc123456789 (16)');
   r.run('DEL', 'k');
   assert.equal(r.db.usedMemoryBytes(), before);
   r.run('MSET', 'a', '1', 'b', '2');

@@ -171,6 +171,7 @@ const pops: ScriptLine[] = [
   ['BZPOPMAX', 'b', '0.1'],
   ['BZPOPMIN', 'b', 'x'],
   ['BZPOPMIN', 'b', '-1'],
+  ['ZADD', 'b', '5', 'x', '6', 'y'],
   ['BZMPOP', '0', '1', 'b', 'MIN'],
   ['BZMPOP', '0', '0', 'b', 'MIN'],
   ['ZADD', 'q', '1', 'a', '2', 'b', '3', 'c'],

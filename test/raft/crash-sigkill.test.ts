@@ -87,7 +87,8 @@ for (const [seed, delayMs] of [[11, 150], [22, 300], [33, 500], [44, 700]] as co
         for (const g of log.groupIds()) {
           const s = log.group(g);
           for (const e of s.entries(1, s.lastIndex() + 1, Infinity)) {
-            assert.ok(Buffer.from(e.data).equals(Buffer.from(payloadFor(g, e.index, e.term))), `group ${g} entry ${e.index}`);
+            const expected = Buffer.from(payloadFor(g, e.index, e.term));
+            assert.ok(Buffer.from(e.data).equals(expected), `group ${g} entry ${e.index}`);
             checked++;
           }
           assert.ok(s.initialState().hardState.commit < s.lastIndex());

@@ -198,6 +198,20 @@ test('check-quorum: a leader that cannot hear a quorum steps down', () => {
   assert.equal(net.raft(1).role, 'follower');
 });
 
+test('partial partition (one link down): the leader stays and the group stays available', () => {
+  // The Cloudflare 2020 shape: 3 cannot reach leader 1 but can reach 2, which still hears 1.
+  const net = new Network([1, 2, 3]);
+  net.campaign(1);
+  net.cut(1, 3);
+  for (let i = 0; i < 10; i++) {
+    net.tick(10);
+    net.propose(1, `p${i}`);
+  }
+  assert.equal(net.leader(), 1);
+  assert.equal(net.raft(1).term, 1, 'no term churn');
+  assert.equal(net.node(2).applied.length, 10);
+});
+
 test('check-quorum lease: followers ignore vote requests while they hear from a leader', () => {
   const net = new Network([1, 2, 3], { preVote: false, checkQuorum: true });
   net.campaign(1);

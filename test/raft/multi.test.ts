@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { MemoryStorage } from '../../src/raft/log-storage.js';
 import { MultiRaft, type MultiRaftOptions } from '../../src/raft/multi/multi-raft.js';
 import type { Frame, GroupWrite } from '../../src/raft/multi/ports.js';
-import type { GroupId, NodeId } from '../../src/raft/types.js';
+import { MessageType, type GroupId, type NodeId } from '../../src/raft/types.js';
 import { dec, enc, seededRandom } from './harness.js';
 
 interface SimNode {
@@ -61,11 +61,15 @@ class Cluster {
           apply: (g, entries) => {
             for (const e of entries) if (e.data.length > 0) applied.get(g)!.push(dec(e.data));
           },
+          applySnapshot: (g, snap) => {
+            applied.set(g, JSON.parse(dec(snap.data)) as string[]);
+          },
         },
         ...options,
       });
       for (const g of groupIds) {
-        const storage = new MemoryStorage({ voters: nodeIds, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false });
+        const cs = { voters: nodeIds, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+        const storage = new MemoryStorage(cs);
         storages.set(g, storage);
         applied.set(g, []);
         node.multi.createGroup(g, { storage });
@@ -86,13 +90,27 @@ class Cluster {
       const frames = this.frames;
       this.frames = [];
       for (const f of frames) {
-        if (this.stopped.has(f.to) || this.stopped.has(f.from)) continue;
-        this.nodes.get(f.to)!.multi.receive(f);
+        const ok = !this.stopped.has(f.to) && !this.stopped.has(f.from);
+        if (ok) this.nodes.get(f.to)!.multi.receive(f);
+        // The transport reports every snapshot it carried (or lost), as a host must.
+        for (const { groupId, message } of f.messages) {
+          if (message.type === MessageType.Snap) this.nodes.get(f.from)!.multi.reportSnapshot(groupId, f.to, ok);
+        }
         moved = true;
       }
       if (!moved) return;
     }
     throw new Error('cluster did not settle');
+  }
+
+  /** Snapshot every group of node `id` at its applied index and drop the log before it. */
+  compact(id: NodeId): void {
+    const n = this.nodes.get(id)!;
+    for (const g of this.groupIds) {
+      const st = n.multi.status(g);
+      n.storages.get(g)!.createSnapshot(st.applied, st.config, enc(JSON.stringify(n.applied.get(g))));
+      n.storages.get(g)!.compact(st.applied);
+    }
   }
 
   /** Same with an asynchronous storage port. */
@@ -242,12 +260,19 @@ test('when a node stops, quiesced groups it led elect new leaders and keep commi
   for (const g of GROUPS) c.nodes.get(c.leader(g))!.multi.propose(g, enc('after'));
   c.pump();
   for (const id of [2, 3]) {
-    for (const g of GROUPS) assert.deepEqual(c.nodes.get(id)!.applied.get(g), ['before', 'after'], `node ${id} group ${g}`);
+    for (const g of GROUPS) {
+      assert.deepEqual(c.nodes.get(id)!.applied.get(g), ['before', 'after'], `node ${id} group ${g}`);
+    }
   }
-  // Node 1 comes back and catches up.
+  // Nodes 2 and 3 compact their logs; node 1 comes back and catches up by snapshots.
+  c.compact(2);
+  c.compact(3);
   c.stopped.delete(1);
   c.tick(3);
-  for (const g of ledBy1) assert.deepEqual(c.nodes.get(1)!.applied.get(g), ['before', 'after']);
+  for (const g of GROUPS) assert.deepEqual(c.nodes.get(1)!.applied.get(g), ['before', 'after'], `group ${g}`);
+  const snapsTo1 = (f: Frame) => (f.to === 1 ? f.messages.filter((m) => m.message.type === MessageType.Snap).length : 0);
+  const snaps = c.sent.reduce((s, f) => s + snapsTo1(f), 0);
+  assert.equal(snaps, GROUPS.length, 'one snapshot per group');
 });
 
 test('an asynchronous storage port: one turn in flight at a time', async () => {

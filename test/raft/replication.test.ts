@@ -271,7 +271,8 @@ test('a leader past its uncommitted-size limit drops proposals until entries com
   net.campaign(1);
   net.isolate(1);
   net.node(1).raw.propose(enc('123456'));
-  assert.throws(() => net.node(1).raw.propose(enc('123456')), (e) => e === ErrProposalDropped['uncommitted-size-limit']);
+  const overLimit = (e: unknown) => e === ErrProposalDropped['uncommitted-size-limit'];
+  assert.throws(() => net.node(1).raw.propose(enc('123456')), overLimit);
   net.node(1).raw.propose(new Uint8Array(0)); // empty entries are never refused
   assert.equal(net.raft(1).uncommittedSize, 6);
   net.recover();

@@ -22,7 +22,7 @@ function readAll(s: LogStorage): unknown {
     entries: entries.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('latin1')]),
     hardState: s.initialState().hardState,
     confState: s.initialState().confState,
-    snapshot: [s.snapshot().metadata.index, s.snapshot().metadata.term, Buffer.from(s.snapshot().data).toString('latin1')],
+    snapshot: [s.snapshot().metadata, Buffer.from(s.snapshot().data).toString('latin1')],
   };
 }
 
@@ -60,17 +60,18 @@ for (const seed of [1, 2, 3]) {
             await log.saveSnapshotFile(g, snap);
             // Compact up to the previous snapshot at most, so the previous file stays a valid fallback.
             const compactTo = Math.min(snapIndex, m.firstIndex() - 1 + rand.int(3));
-            const write: { groupId: number; snapshotTaken: typeof snap; compactTo?: number } = { groupId: g, snapshotTaken: snap };
             if (compactTo >= m.firstIndex()) {
               m.compact(compactTo);
-              write.compactTo = compactTo;
+              writes.push({ groupId: g, snapshotTaken: snap, compactTo });
+            } else {
+              writes.push({ groupId: g, snapshotTaken: snap });
             }
-            writes.push(write);
           } else if (op === 8) {
             // A snapshot from the leader, ahead of everything we have.
             terms.set(g, terms.get(g)! + 1);
             const at = m.lastIndex() + 1 + rand.int(5);
-            const snap = { metadata: { index: at, term: terms.get(g)!, confState: CONF }, data: Buffer.from(`leader ${g}@${at}`) };
+            const metadata = { index: at, term: terms.get(g)!, confState: CONF };
+            const snap = { metadata, data: Buffer.from(`leader ${g}@${at}`) };
             await log.saveSnapshotFile(g, snap);
             m.applySnapshot(snap);
             const hardState = { term: terms.get(g)!, vote: 0, commit: at };
@@ -79,7 +80,9 @@ for (const seed of [1, 2, 3]) {
           }
         }
         await log.write(writes);
-        for (const g of groups) assert.deepEqual(readAll(log.group(g)), readAll(mem.get(g)!), `step ${step} group ${g}`);
+        for (const g of groups) {
+          assert.deepEqual(readAll(log.group(g)), readAll(mem.get(g)!), `step ${step} group ${g}`);
+        }
         if (step % 25 === 24) {
           for (const g of groups) await log.pruneSnapshots(g, 2);
           await log.close();

@@ -129,11 +129,11 @@ function trackerWith(cs: ConfState): ProgressTracker {
   restoreConfig(t, 10, cs);
   return t;
 }
-const cs = (voters: number[], learners: number[] = [], outgoing: number[] = [], learnersNext: number[] = []): ConfState => ({
+const cs = (voters: number[]): ConfState => ({
   voters,
-  votersOutgoing: outgoing,
-  learners,
-  learnersNext,
+  votersOutgoing: [],
+  learners: [],
+  learnersNext: [],
   autoLeave: false,
 });
 const add = (nodeId: number) => ({ type: ConfChangeType.AddNode, nodeId });
@@ -198,7 +198,8 @@ test('restoreConfig round-trips random configurations', () => {
     if (joint && outgoing.length === 0) outgoing.push(2);
     const learnersNext = joint ? outgoing.filter((id) => !voters.includes(id) && rnd() < 0.5) : [];
     const learners = ids.filter((id) => !voters.includes(id) && !outgoing.includes(id) && rnd() < 0.5);
-    const want: ConfState = { voters, votersOutgoing: outgoing, learners, learnersNext, autoLeave: joint && rnd() < 0.5 };
+    const autoLeave = joint && rnd() < 0.5;
+    const want: ConfState = { voters, votersOutgoing: outgoing, learners, learnersNext, autoLeave };
     const t = new ProgressTracker(10, 0);
     restoreConfig(t, 5, want);
     assert.deepEqual(t.confState(), {

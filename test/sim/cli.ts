@@ -146,6 +146,9 @@ async function main(): Promise<void> {
   if (args.single !== null) {
     const r = runSeed({ seed: args.single, bugs: args.bugs });
     console.log(`seed=${r.seed}: ${r.summary}`);
+    // Determinism self-check (madsim's trick): the same seed must replay the same trace.
+    const again = runSeed({ seed: args.single, bugs: args.bugs });
+    if (again.summary !== r.summary) console.log(`NONDETERMINISTIC seed=${r.seed}: second run: ${again.summary}`);
     if (r.violations.length > 0) {
       failed = 1;
       for (const l of failureLines(r, args.bugs)) console.log(l);

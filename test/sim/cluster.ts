@@ -95,8 +95,8 @@ export type RaftKnobs = Pick<
 
 /** What the workload hears back from nodes. */
 export interface ClientCallbacks {
-  /** Node `node` applied a client command it had accepted a proposal for. */
-  writeApplied(node: NodeId, cmd: KvCommand, result: KvOutput): void;
+  /** Node `node` applied a client command; `reply` if this node had accepted its proposal. */
+  writeApplied(node: NodeId, cmd: KvCommand, result: KvOutput, reply: boolean): void;
   /** Node `node` served the read registered under `context`. */
   readServed(node: NodeId, context: string, value: string | null): void;
 }
@@ -152,7 +152,7 @@ export class SimNode {
   readonly acceptedWrites = new Set<string>();
   /** Client reads in progress at this node, by context. */
   readonly reads = new Map<string, PendingRead>();
-  /** Terms this node was already checked as leader in. */
+  /** The last term this node was checked as a new leader in (leader completeness). */
   lastLeaderTermChecked = 0;
 
   constructor(
@@ -172,6 +172,8 @@ export interface ClusterOptions {
   readonly bugs: ReadonlySet<PlantedBug>;
   /** Disk write latency in time units, inclusive bounds. */
   readonly diskLatency: readonly [number, number];
+  /** Probability that a write is slow (a latency spike of 20-60 units). */
+  readonly diskSpike: number;
 }
 
 interface Wire {
@@ -195,7 +197,7 @@ export class Cluster {
   callbacks: ClientCallbacks | null = null;
   /** For count-stale-votes: vote grants each node received, by receiver. */
   private readonly oldGrants = new Map<NodeId, Message[]>();
-  stats = { messages: 0, readys: 0, crashes: 0, snapshotsSent: 0, compactions: 0, confChanges: 0 };
+  stats = { messages: 0, readys: 0, crashes: 0, snapshotsSent: 0, compactions: 0, confApplies: 0 };
   /** A running hash of what happened (deliveries and applies), to check that a seed replays exactly. */
   traceHash = 0x811c9dc5;
 
@@ -307,7 +309,13 @@ export class Cluster {
     node.status = 'up';
     node.pausedUntil = 0;
     node.lastLeaderTermChecked = 0;
-    node.raw = new RawNode(this.raftConfig(node));
+    try {
+      node.raw = new RawNode(this.raftConfig(node));
+    } catch (err) {
+      node.raw = null;
+      this.violate('core-error', `node ${node.id} restart: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      return;
+    }
     if (initialVoter && durable.lastIndex() === 0) {
       this.withCore(node, 'bootstrap', (raw) => raw.bootstrap(this.initialVoters));
     }
@@ -418,6 +426,7 @@ export class Cluster {
     this.withCore(node, `step type ${m.type} from ${m.from}`, (raw) => raw.step(message));
   }
 
+
   /** The planted bug: remember vote grants, and replay old ones to a later candidacy as if current. */
   private relabelStaleVotes(node: SimNode, m: Message): Message {
     const grants = this.oldGrants.get(node.id) ?? [];
@@ -469,7 +478,9 @@ export class Cluster {
     }
     this.send(node, ready.messages);
     if (this.options.bugs.has('ack-before-durable')) this.send(node, ready.messagesAfterPersist);
-    const latency = this.rng.int(this.options.diskLatency[0], this.options.diskLatency[1]);
+    const latency = this.rng.chance(this.options.diskSpike)
+      ? this.rng.int(20, 60)
+      : this.rng.int(this.options.diskLatency[0], this.options.diskLatency[1]);
     node.inflight = { ready, completesAt: this.now + latency, incarnation: node.incarnation };
     if (latency === 0) this.completeWrite(node);
   }
@@ -525,7 +536,8 @@ export class Cluster {
       const cmd = decodeCommand(e.data);
       result = node.sm.apply(cmd);
       if (this.options.bugs.has('apply-twice') && node.id === 1 && e.index % 5 === 0) result = node.sm.apply({ ...cmd, seq: cmd.seq + 0.5 });
-      if (node.acceptedWrites.delete(`${cmd.client}:${cmd.seq}`)) this.callbacks?.writeApplied(node.id, cmd, result);
+      const reply = node.acceptedWrites.delete(`${cmd.client}:${cmd.seq}`);
+      this.callbacks?.writeApplied(node.id, cmd, result, reply);
     }
     const v = this.oracle.onApply(node.id, e.index, e.term, payloadKey(e), JSON.stringify(result), this.maxTerm);
     if (v) this.violate('state-machine-safety', v);
@@ -540,7 +552,7 @@ export class Cluster {
    * newest committed one: nodes that were members and are no longer in it are shut down for good.
    */
   private onConfApplied(node: SimNode, index: number): void {
-    this.stats.confChanges++;
+    this.stats.confApplies++;
     const cs = node.confState;
     if (!cs || index <= this.newestConfIndex) return;
     this.newestConfIndex = index;
@@ -638,6 +650,12 @@ export class Cluster {
 
   transferLeader(node: SimNode, to: NodeId): void {
     if (this.isActive(node)) this.withCore(node, 'transferLeader', (raw) => raw.transferLeader(to));
+  }
+
+  /** An operator's nudge: campaign now, or forget the leader (as if told its node is dead). */
+  disrupt(node: SimNode, how: 'campaign' | 'forget-leader'): void {
+    if (!this.isActive(node)) return;
+    this.withCore(node, how, (raw) => (how === 'campaign' ? raw.campaign() : raw.forgetLeader()));
   }
 
   /** Log compaction: snapshot the state machine at the applied index and drop older entries. */

@@ -6,7 +6,7 @@ import { runSeed } from './vopr.js';
 import { Prng } from './prng.js';
 
 const SEEDS_PER_BLOCK = 100;
-const BLOCKS = 4;
+const BLOCKS = 5;
 
 for (let block = 0; block < BLOCKS; block++) {
   const first = 1 + block * SEEDS_PER_BLOCK;

@@ -75,6 +75,7 @@ function runSeedUnchecked(options: RunOptions): RunResult {
     knobs,
     bugs: new Set(options.bugs ?? []),
     diskLatency: rng.pick([[0, 0], [0, 3], [1, 8]] as const),
+    diskSpike: rng.pick([0, 0.02]),
   });
   const faults: FaultMix = {
     crash: rng.pick([0, 0.002, 0.006]),
@@ -121,6 +122,9 @@ function runSeedUnchecked(options: RunOptions): RunResult {
       const voters = leader.raw!.status().config.voters;
       if (voters.length > 0) cluster.transferLeader(leader, faultRng.pick(voters));
     }
+    if (up.length > 0 && faultRng.chance(faults.transfer / 2)) {
+      cluster.disrupt(faultRng.pick(up), faultRng.chance(0.5) ? 'campaign' : 'forget-leader');
+    }
     for (const node of up) if (faultRng.chance(faults.compact)) cluster.compact(node, faultRng.int(0, 30));
     workload.step(true);
     cluster.step();
@@ -128,6 +132,7 @@ function runSeedUnchecked(options: RunOptions): RunResult {
   }
 
   // Liveness phase: faults off, everyone up, network healed and reliable.
+  let converged = false;
   if (!cluster.stopped) {
     cluster.network.heal();
     cluster.network.faults = { loss: 0, duplicate: 0, reorder: 0, minDelay: 1, maxDelay: 3 };
@@ -137,7 +142,6 @@ function runSeedUnchecked(options: RunOptions): RunResult {
     }
     const start = cluster.now;
     workload.startProbe(start + livenessUnits);
-    let converged = false;
     for (let t = 0; t < livenessUnits && !cluster.stopped; t++) {
       workload.step(false);
       cluster.step();
@@ -157,10 +161,11 @@ function runSeedUnchecked(options: RunOptions): RunResult {
       const v = checkNothingLost(cluster.oracle, leader.id, leader.raw!.basicStatus().hardState.commit, leader.log);
       if (v) cluster.violate('committed-not-lost', v);
     }
-    const result = checkKvHistory(workload.history, 500_000);
+    const history = workload.history(converged);
+    const result = checkKvHistory(history, 500_000);
     linearizability = result.outcome;
     if (result.outcome === 'illegal') {
-      cluster.violate('linearizability', `history of key ${result.partition} is not linearizable (${workload.history.length} ops)`);
+      cluster.violate('linearizability', `history of key ${result.partition} is not linearizable (${history.length} ops)`);
     }
   }
   const c = workload.counts;
@@ -168,7 +173,7 @@ function runSeedUnchecked(options: RunOptions): RunResult {
   const summary =
     `nodes=${cluster.nodes.size} terms=${cluster.electionSafety.termsWithLeader} applied=${cluster.oracle.highestApplied} ` +
     `ops ok=${c.ok} fail=${c.fail} info=${c.indeterminate} readsLost=${c.readsLost} lin=${linearizability} ` +
-    `crashes=${s.crashes} snaps=${s.snapshotsSent} compactions=${s.compactions} confChanges=${s.confChanges} msgs=${s.messages} trace=${cluster.traceHash.toString(16)}`;
+    `crashes=${s.crashes} snaps=${s.snapshotsSent} compactions=${s.compactions} confApplies=${s.confApplies} msgs=${s.messages} trace=${cluster.traceHash.toString(16)}`;
   return { seed: options.seed, violations: cluster.violations, linearizability, summary };
 }
 

@@ -6,6 +6,12 @@
 //   indeterminate a write was accepted somewhere but no reply came before the deadline (it may apply
 //                 later or never); an unanswered read tells nothing and is left out.
 // A retried write keeps its (client, seq), so the state machine's sessions apply it at most once.
+//
+// The simulator also sees every apply, which sharpens the history without trusting any reply: a write
+// took effect no later than the first time any node applied it (it was committed before), so its return
+// time is at most that moment and its output is that apply's result, even if the client never heard
+// back. And once the run has converged (every member applied the final leader's committed log), an
+// accepted write that no node ever applied never took effect: it is left out, like a failed one.
 
 import type { Cluster, ClientCallbacks } from './cluster.js';
 import type { KvInput, KvOutput, Operation } from './checkers/linearizability.js';
@@ -46,8 +52,19 @@ interface Client {
   readonly seen: Map<string, string | null>;
 }
 
+interface PendingHistoryOp {
+  readonly client: number;
+  readonly seq: number;
+  readonly input: KvInput;
+  readonly call: number;
+  /** The client's reply, if one came. */
+  readonly reply: { output: KvOutput; at: number } | null;
+}
+
 export class Workload implements ClientCallbacks {
-  readonly history: HistoryOp[] = [];
+  private readonly records: PendingHistoryOp[] = [];
+  /** The first apply of each client write anywhere, by "client:seq". */
+  private readonly firstApplied = new Map<string, { result: KvOutput; at: number }>();
   readonly counts = { ok: 0, fail: 0, indeterminate: 0, readsLost: 0 };
   private readonly clients: Client[] = [];
   private readonly keys: string[];
@@ -86,13 +103,20 @@ export class Workload implements ClientCallbacks {
     }
   }
 
-  /** Liveness probe: a new client writes then reads one key; both must succeed before `deadline`. */
+  /**
+   * Liveness probe: a new client reads every key (so an acknowledged write that was lost shows up in
+   * the history), then writes and reads one key; all must succeed before `deadline`.
+   */
   startProbe(deadline: number): void {
     const client = newClient(this.clients.length);
     this.clients.push(client);
     this.probeClient = client;
     const key = this.keys[0]!;
-    this.probeOps = [{ op: 'put', key, value: 'probe' }, { op: 'get', key }];
+    this.probeOps = [
+      ...this.keys.map((k): KvInput => ({ op: 'get', key: k })),
+      { op: 'put', key, value: 'probe' },
+      { op: 'get', key },
+    ];
     this.probeDeadline = deadline;
   }
 
@@ -168,7 +192,7 @@ export class Workload implements ClientCallbacks {
       this.counts.readsLost++;
     } else if (op.accepted) {
       this.counts.indeterminate++;
-      this.history.push({ client: client.id, input: op.input, output: undefined, call: op.call, ret: Infinity });
+      this.records.push({ client: client.id, seq: op.seq, input: op.input, call: op.call, reply: null });
     } else {
       this.counts.fail++;
     }
@@ -178,14 +202,36 @@ export class Workload implements ClientCallbacks {
     const op = client.op!;
     client.op = null;
     this.counts.ok++;
-    this.history.push({ client: client.id, input: op.input, output, call: op.call, ret: ++this.clock });
+    this.records.push({ client: client.id, seq: op.seq, input: op.input, call: op.call, reply: { output, at: ++this.clock } });
     if (op.input.op === 'get') client.seen.set(op.input.key, output as string | null);
     else if (op.input.op === 'put' || (op.input.op === 'cas' && output === true)) client.seen.set(op.input.key, op.input.value);
   }
 
-  writeApplied(_node: NodeId, cmd: KvCommand, result: KvOutput): void {
+  writeApplied(_node: NodeId, cmd: KvCommand, result: KvOutput, reply: boolean): void {
+    const key = `${cmd.client}:${cmd.seq}`;
+    if (!this.firstApplied.has(key)) this.firstApplied.set(key, { result, at: ++this.clock });
     const client = this.clients[cmd.client];
-    if (client?.op && client.op.seq === cmd.seq && client.op.input.op !== 'get') this.complete(client, result);
+    if (reply && client?.op && client.op.seq === cmd.seq && client.op.input.op !== 'get') this.complete(client, result);
+  }
+
+  /**
+   * The history to check. Writes that were applied return no later than their first apply, with its
+   * result; with `converged`, accepted writes never applied are left out (they never took effect).
+   */
+  history(converged: boolean): HistoryOp[] {
+    const out: HistoryOp[] = [];
+    for (const r of this.records) {
+      const applied = r.input.op === 'get' ? undefined : this.firstApplied.get(`${r.client}:${r.seq}`);
+      if (applied) {
+        const ret = r.reply ? Math.min(r.reply.at, applied.at) : applied.at;
+        out.push({ client: r.client, input: r.input, output: r.reply ? r.reply.output : applied.result, call: r.call, ret });
+      } else if (r.reply) {
+        out.push({ client: r.client, input: r.input, output: r.reply.output, call: r.call, ret: r.reply.at });
+      } else if (!converged) {
+        out.push({ client: r.client, input: r.input, output: undefined, call: r.call, ret: Infinity });
+      }
+    }
+    return out;
   }
 
   readServed(_node: NodeId, context: string, value: string | null): void {

@@ -8,6 +8,7 @@ import {
   KEY_OVERHEAD_BYTES,
   Keyspace,
   scanKeyspaces,
+  stringBytes,
   trackingForPolicy,
 } from '../../src/store/keyspace.js';
 import { keySlot } from '../../src/cluster/slot.js';
@@ -34,8 +35,8 @@ interface ModelEntry {
 function expectedMemory(model: Map<string, ModelEntry>): number {
   let bytes = 0;
   for (const [key, { value, expireAt }] of model) {
-    bytes += KEY_OVERHEAD_BYTES + key.length;
-    bytes += typeof value === 'string' ? value.length : value.memoryBytes();
+    bytes += KEY_OVERHEAD_BYTES + stringBytes(key);
+    bytes += typeof value === 'string' ? stringBytes(value) : value.memoryBytes();
     if (expireAt !== undefined) bytes += EXPIRE_OVERHEAD_BYTES;
   }
   return bytes;

@@ -20,7 +20,16 @@ import { decodeConfChange } from '../confchange/encoding.js';
 import type { LogStorage } from '../log-storage.js';
 import { RawNode, type BasicStatus, type RaftConfig, type Status } from '../raw-node.js';
 import type { Ready } from '../ready.js';
-import { EntryType, MessageType, NONE, type ConfChange, type Entry, type GroupId, type Message, type NodeId } from '../types.js';
+import {
+  EntryType,
+  MessageType,
+  NONE,
+  type ConfChange,
+  type Entry,
+  type GroupId,
+  type Message,
+  type NodeId,
+} from '../types.js';
 import type {
   ApplierPort,
   CoalescedHeartbeat,
@@ -112,7 +121,8 @@ export class MultiRaft {
     this.quiesceAfterTicks = options.quiesceAfterTicks ?? 3;
     this.livenessIntervalTicks = options.livenessIntervalTicks ?? 1;
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? options.raft?.electionTick ?? 10;
-    assert(this.livenessIntervalTicks > 0 && this.livenessTimeoutTicks > this.livenessIntervalTicks, 'bad liveness ticks');
+    assert(this.livenessIntervalTicks > 0, 'livenessIntervalTicks must be positive');
+    assert(this.livenessTimeoutTicks > this.livenessIntervalTicks, 'livenessTimeoutTicks must exceed the interval');
   }
 
   // ---- Groups ----
@@ -254,7 +264,8 @@ export class MultiRaft {
   private maybeQuiesceFollower(g: Group, from: NodeId, hb: CoalescedHeartbeat): void {
     const r = g.raw.raft;
     const log = r.raftLog;
-    if (r.role === 'follower' && r.lead === from && r.term === hb.term && log.committed === hb.commit && log.lastIndex() === hb.commit) {
+    const matches = r.term === hb.term && log.committed === hb.commit && log.lastIndex() === hb.commit;
+    if (r.role === 'follower' && r.lead === from && matches) {
       if (!g.quiesced) this.stats.quiesces++;
       g.quiesced = true;
     }
@@ -307,7 +318,8 @@ export class MultiRaft {
     this.stats.quiesces++;
     for (const id of r.trk.progress.keys()) {
       if (id === this.nodeId) continue;
-      this.frame(id).heartbeats.push({ groupId: g.id, term: r.term, commit: r.raftLog.committed, context: null, quiesce: true });
+      const hb = { groupId: g.id, term: r.term, commit: r.raftLog.committed, context: null, quiesce: true };
+      this.frame(id).heartbeats.push(hb);
       this.stats.heartbeatsSent++;
     }
   }

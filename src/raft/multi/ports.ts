@@ -2,7 +2,18 @@
 // it exchanges with peer nodes. No I/O here: production wires real ports (src/server), tests and the
 // simulator wire in-memory ones.
 
-import { MessageType, type ConfState, type Entry, type GroupId, type HardState, type Index, type Message, type NodeId, type Snapshot, type Term } from '../types.js';
+import {
+  MessageType,
+  type ConfState,
+  type Entry,
+  type GroupId,
+  type HardState,
+  type Index,
+  type Message,
+  type NodeId,
+  type Snapshot,
+  type Term,
+} from '../types.js';
 import type { ReadState, SoftState } from '../ready.js';
 
 /** One group's share of a turn's storage write (a subset of src/raft/storage's GroupWrite). */

@@ -14,10 +14,11 @@ export class MajorityConfig {
   committedIndex(acked: (id: number) => number | undefined): number {
     const n = this.ids.size;
     if (n === 0) return Number.MAX_SAFE_INTEGER; // lets a joint config be decided by its other half
-    const idx: number[] = [];
-    for (const id of this.ids) idx.push(acked(id) ?? 0);
-    idx.sort((a, b) => b - a); // descending: the (n/2+1)-th largest is acked by a majority
-    return idx[Math.floor(n / 2)]!;
+    const idx = new Float64Array(n);
+    let i = 0;
+    for (const id of this.ids) idx[i++] = acked(id) ?? 0;
+    idx.sort(); // ascending (typed arrays sort numerically): the (n/2+1)-th largest is acked by a majority
+    return idx[n - (Math.floor(n / 2) + 1)]!;
   }
 
   voteResult(votes: ReadonlyMap<number, boolean>): VoteResult {

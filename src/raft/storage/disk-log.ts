@@ -20,7 +20,7 @@
 // loaded; if it is corrupt the previous one is used when the log still covers the gap. Anything else is a
 // StorageCorruptionError naming the group and index: the group never starts on bad data.
 
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { assert } from '../../assert.js';
@@ -29,12 +29,13 @@ import {
   loadNewestValidSnapshot,
   pruneSnapshotFiles,
   removeTemporarySnapshotFiles,
+  snapshotFileName,
   SnapshotUnavailableError,
   writeSnapshotFile,
 } from '../snapshot-file.js';
-import type { Entry, GroupId, HardState, Index, Snapshot, SnapshotMetadata } from '../types.js';
+import type { Entry, GroupId, Index, Snapshot, SnapshotMetadata } from '../types.js';
 import { StorageBusyError, StorageCorruptionError, StorageFailedError } from './errors.js';
-import { GroupLog, type BatchSink } from './group-log.js';
+import { GroupLog, type BatchSink, type GroupChange } from './group-log.js';
 import {
   GROUP_ID_MAX,
   KeyKind,
@@ -68,18 +69,9 @@ export interface DiskLogOptions {
   readonly writeBufferSize?: number;
 }
 
-/** One group's part of a write, applied in this order: snapshot, entries, hardState, snapshotTaken, compactTo. */
-export interface GroupWrite {
+/** One group's part of a write (see GroupChange). Snapshot files are written first if missing. */
+export interface GroupWrite extends GroupChange {
   readonly groupId: GroupId;
-  /** A snapshot received from the leader (Ready.snapshot); replaces the whole log. File written first. */
-  readonly snapshot?: Snapshot;
-  /** Entries to append; an entry at index i replaces any stored entry >= i. */
-  readonly entries?: readonly Entry[];
-  readonly hardState?: HardState;
-  /** A snapshot this node took (file written first); becomes the group's newest snapshot. */
-  readonly snapshotTaken?: Snapshot;
-  /** Discard entries up to and including this index (at most the newest snapshot's index). */
-  readonly compactTo?: Index;
 }
 
 export interface RecoveryReport {
@@ -146,6 +138,8 @@ export class DiskLog {
   private readonly groupLogs = new Map<GroupId, GroupLog>();
   /** Groups whose records failed recovery (tolerateCorruptGroups): never silently restarted empty. */
   private readonly failedGroups = new Map<GroupId, Error>();
+  /** Set while writes wait for snapshot files (see write()); later writes queue behind it. */
+  private gate: Promise<void> | null = null;
   private pending: PendingBatch | null = null;
   private inFlight: PendingBatch | null = null;
   private dirty = false; // written since the last sync
@@ -223,8 +217,51 @@ export class DiskLog {
    * StorageBusyError when too much waits.
    * The promise resolves once the batch is durable per the fsync policy. `mustSync` false (a commit-only
    * hard state change) lets even the 'always' policy skip the sync.
+   *
+   * A write with a snapshot whose file is not in the snapshot directory yet first writes the file
+   * (durably); until then it and every later write wait, in order, and refusals arrive as rejections.
+   * This makes DiskLog usable directly as the Multi-Raft host's StoragePort.
    */
   write(writes: readonly GroupWrite[], mustSync = true): Promise<void> {
+    const needsFiles = writes.some((w) => w.snapshot || w.snapshotTaken);
+    return this.gate || needsFiles ? this.writeAfterFiles(writes, mustSync) : this.writeNow(writes, mustSync);
+  }
+
+  private writeAfterFiles(writes: readonly GroupWrite[], mustSync: boolean): Promise<void> {
+    let queued: Promise<void> = Promise.resolve();
+    const gate = (this.gate ?? Promise.resolve()).then(async () => {
+      for (const w of writes) this.check(w); // refuse before writing any file
+      for (const w of writes) {
+        if (w.snapshot) await this.ensureSnapshotFile(w.groupId, w.snapshot);
+        if (w.snapshotTaken) await this.ensureSnapshotFile(w.groupId, w.snapshotTaken);
+      }
+      queued = this.writeNow(writes, mustSync);
+    });
+    const settled = gate.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.gate = settled;
+    void settled.then(() => {
+      if (this.gate === settled) this.gate = null;
+    });
+    return gate.then(() => queued);
+  }
+
+  private async ensureSnapshotFile(groupId: GroupId, snap: Snapshot): Promise<void> {
+    const path = join(this.snapshotDir, snapshotFileName(groupId, snap.metadata));
+    try {
+      await access(path);
+    } catch {
+      try {
+        await writeSnapshotFile(this.snapshotDir, groupId, snap);
+      } catch (err) {
+        throw this.fail(err); // the disk failed us: nothing later may be written out of order
+      }
+    }
+  }
+
+  private writeNow(writes: readonly GroupWrite[], mustSync: boolean): Promise<void> {
     this.checkWritable();
     const seen = new Set<GroupId>();
     for (const w of writes) {
@@ -233,7 +270,17 @@ export class DiskLog {
       this.check(w);
     }
     const batch = this.batchToFill();
-    for (const w of writes) this.apply(w, batch);
+    try {
+      for (const w of writes) this.group(w.groupId).apply(w, batch);
+    } catch (err) {
+      // A bug (the checks passed): memory and the batch may disagree, so nothing more may be written.
+      const failure = this.fail(err);
+      if (!this.inFlight) {
+        batch.reject(failure);
+        this.pending = null;
+      }
+      throw err;
+    }
     if (this.fsync === 'always' && mustSync) batch.sync = true;
     if (this.inFlight) return batch.done; // goes out when the batch in flight completes
     if (batch.ops === 0 && !batch.sync) {
@@ -260,7 +307,7 @@ export class DiskLog {
     this.sync().catch(() => undefined); // a failure is kept in this.failure and fails the next write
   }
 
-  /** Writes a snapshot file durably in the snapshot directory (before the write() that records it). */
+  /** Writes a snapshot file durably now (write() would do it too, but holding later writes back). */
   async saveSnapshotFile(groupId: GroupId, snapshot: Snapshot): Promise<string> {
     return writeSnapshotFile(this.snapshotDir, groupId, snapshot);
   }
@@ -302,14 +349,17 @@ export class DiskLog {
 
   /** Resolves when every write issued so far has completed. */
   private async idle(): Promise<void> {
-    while (this.pending || this.inFlight) await (this.pending ?? this.inFlight)!.done;
+    while (this.gate || this.pending || this.inFlight) {
+      await (this.gate ?? (this.pending ?? this.inFlight)!.done);
+    }
   }
 
   /** Waits for queued writes, syncs unless the policy is 'no', and closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    if (!this.failure && this.fsync !== 'no') this.sync().catch(() => undefined);
+    await this.idle().catch(() => undefined); // queued writes, and those waiting for snapshot files
+    if (!this.failure && this.fsync !== 'no') await this.sync().catch(() => undefined);
     this.closed = true; // refuse new writes; those already queued complete
     await this.idle().catch(() => undefined);
     await this.db.close();
@@ -328,20 +378,7 @@ export class DiskLog {
   }
 
   private check(w: GroupWrite): void {
-    const g = this.group(w.groupId);
-    // Checks that depend on earlier parts of the same write (an append after a snapshot install, a
-    // compaction after a snapshot taken) run again inside apply(); these catch the common refusals.
-    if (w.snapshot) g.checkInstallSnapshot(w.snapshot);
-    else if (w.entries) g.checkAppend(w.entries);
-  }
-
-  private apply(w: GroupWrite, sink: BatchSink): void {
-    const g = this.group(w.groupId);
-    if (w.snapshot) g.installSnapshot(w.snapshot, sink);
-    if (w.entries) g.append(w.entries, sink);
-    if (w.hardState) g.setHardState(w.hardState, sink);
-    if (w.snapshotTaken) g.recordSnapshot(w.snapshotTaken, sink);
-    if (w.compactTo !== undefined) g.compact(w.compactTo, sink);
+    this.group(w.groupId).checkChange(w);
   }
 
   private batchToFill(): PendingBatch {

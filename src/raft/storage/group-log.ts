@@ -28,6 +28,19 @@ export interface BatchSink {
   del(key: Buffer): void;
 }
 
+/** One group's part of a write, applied in this order: snapshot, entries, hardState, snapshotTaken, compactTo. */
+export interface GroupChange {
+  /** A snapshot received from the leader (Ready.snapshot); replaces the whole log. */
+  readonly snapshot?: Snapshot;
+  /** Entries to append; an entry at index i replaces any stored entry >= i. */
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState;
+  /** A snapshot this node took; becomes the group's newest snapshot. */
+  readonly snapshotTaken?: Snapshot;
+  /** Discard entries up to and including this index (at most the newest snapshot's index). */
+  readonly compactTo?: Index;
+}
+
 /** Everything recovery read for one group, already checksum-verified. */
 export interface RecoveredGroup {
   readonly hardState: HardState;
@@ -92,21 +105,54 @@ export class GroupLog implements LogStorage {
     return this.snap;
   }
 
-  /** The saved hard state (also part of initialState()). */
-  savedHardState(): HardState {
-    return this.hardState;
+  // ---- writes: checkChange first (no change on a refusal), then apply ----
+
+  /**
+   * Throws, changing nothing, if `c` cannot be applied: ErrSnapshotOutOfDate for a snapshot not newer
+   * than ours, an AssertionError for a write that does not fit the log. Follows the parts in order.
+   */
+  checkChange(c: GroupChange): void {
+    const id = this.groupId;
+    let offset = this.ents[0]!.index;
+    let last = this.lastIndex();
+    let snapIndex = this.snap.metadata.index;
+    if (c.snapshot) {
+      if (c.snapshot.metadata.index <= snapIndex) throw ErrSnapshotOutOfDate;
+      offset = last = snapIndex = c.snapshot.metadata.index;
+    }
+    const ents = c.entries ?? [];
+    if (ents.length > 0) {
+      for (let i = 1; i < ents.length; i++) {
+        // Per entry: build the message only on failure.
+        if (ents[i]!.index !== ents[i - 1]!.index + 1) assert(false, `group ${id}: entries not contiguous at ${i}`);
+      }
+      const at = ents[0]!.index;
+      assert(at <= last + 1, `group ${id}: missing log entry [last: ${last}, append at: ${at}]`);
+      last = Math.max(offset, ents[ents.length - 1]!.index);
+    }
+    if (c.snapshotTaken) {
+      const index = c.snapshotTaken.metadata.index;
+      if (index <= snapIndex) throw ErrSnapshotOutOfDate;
+      assert(index <= last, `group ${id}: snapshot ${index} is past last index ${last}`);
+      snapIndex = index;
+    }
+    if (c.compactTo !== undefined && c.compactTo > offset) {
+      assert(c.compactTo <= last, `group ${id}: compact ${c.compactTo} is past last index ${last}`);
+      assert(c.compactTo <= snapIndex, `group ${id}: compact ${c.compactTo} is past the newest snapshot ${snapIndex}`);
+    }
   }
 
-  // ---- writes: check first (no change on a refusal), then change memory and emit ops ----
-
-  /** Throws, changing nothing, if `snap` cannot be installed. */
-  checkInstallSnapshot(snap: Snapshot): void {
-    if (snap.metadata.index <= this.snap.metadata.index) throw ErrSnapshotOutOfDate;
+  /** Applies a checked change: memory now, and its puts and deletes into `sink`. */
+  apply(c: GroupChange, sink: BatchSink): void {
+    if (c.snapshot) this.installSnapshot(c.snapshot, sink);
+    if (c.entries) this.append(c.entries, sink);
+    if (c.hardState) this.setHardState(c.hardState, sink);
+    if (c.snapshotTaken) this.recordSnapshot(c.snapshotTaken, sink);
+    if (c.compactTo !== undefined) this.compact(c.compactTo, sink);
   }
 
   /** Replace the whole log with a snapshot received from the leader (its file is already durable). */
-  installSnapshot(snap: Snapshot, sink: BatchSink): void {
-    this.checkInstallSnapshot(snap);
+  private installSnapshot(snap: Snapshot, sink: BatchSink): void {
     this.deleteEntryKeys(this.firstIndex(), this.lastIndex(), sink);
     const { index, term } = snap.metadata;
     this.ents = [{ term, index, type: 0, data: new Uint8Array(0) }];
@@ -115,24 +161,11 @@ export class GroupLog implements LogStorage {
     sink.put(this.snapshotKey, encodeSnapshotMetaRecord(this.snapshotKey, snap.metadata));
   }
 
-  /** Throws, changing nothing, if `entries` do not continue or overwrite this log. */
-  checkAppend(entries: readonly Entry[]): void {
-    for (let i = 1; i < entries.length; i++) {
-      assert(entries[i]!.index === entries[i - 1]!.index + 1, `group ${this.groupId}: entries not contiguous at ${i}`);
-    }
-    if (entries.length === 0) return;
-    assert(
-      entries[0]!.index <= this.lastIndex() + 1,
-      `group ${this.groupId}: missing log entry [last: ${this.lastIndex()}, append at: ${entries[0]!.index}]`,
-    );
-  }
-
   /**
    * Append entries. An entry at an index already present replaces it and every entry after it: the stale
    * tail's keys are deleted in the same batch. Entries at or below the compaction point are ignored.
    */
-  append(entries: readonly Entry[], sink: BatchSink): void {
-    this.checkAppend(entries);
+  private append(entries: readonly Entry[], sink: BatchSink): void {
     if (entries.length === 0) return;
     const first = this.firstIndex();
     const skip = Math.max(0, first - entries[0]!.index);
@@ -160,43 +193,25 @@ export class GroupLog implements LogStorage {
     for (let i = skip; i < entries.length; i++) this.ents.push(entries[i]!);
   }
 
-  setHardState(hs: HardState, sink: BatchSink): void {
+  private setHardState(hs: HardState, sink: BatchSink): void {
     this.hardState = hs;
     sink.put(this.hardStateKey, encodeHardStateRecord(this.hardStateKey, hs));
-  }
-
-  /** Throws, changing nothing, if `snap` is not a valid newer snapshot of this log. */
-  checkRecordSnapshot(snap: Snapshot): void {
-    const { index, term } = snap.metadata;
-    if (index <= this.snap.metadata.index) throw ErrSnapshotOutOfDate;
-    const id = this.groupId;
-    assert(index <= this.lastIndex(), `group ${id}: snapshot ${index} is past last index ${this.lastIndex()}`);
-    assert(this.term(index) === term, `group ${id}: snapshot ${index} has term ${term}, log has ${this.term(index)}`);
   }
 
   /**
    * Record a snapshot this node took of its state machine (its file is already durable). The log is not
    * compacted: call compact() afterwards, usually up to the PREVIOUS snapshot's index.
    */
-  recordSnapshot(snap: Snapshot, sink: BatchSink): void {
-    this.checkRecordSnapshot(snap);
+  private recordSnapshot(snap: Snapshot, sink: BatchSink): void {
+    const { index, term } = snap.metadata;
+    const ours = this.term(index);
+    assert(ours === term, `group ${this.groupId}: snapshot ${index} has term ${term}, log has ${ours}`);
     this.snap = snap;
     sink.put(this.snapshotKey, encodeSnapshotMetaRecord(this.snapshotKey, snap.metadata));
   }
 
-  /** Throws, changing nothing, if compacting to `index` would lose entries no snapshot covers. */
-  checkCompact(index: Index): void {
-    if (index <= this.ents[0]!.index) return; // already compacted: nothing to do
-    assert(index <= this.lastIndex(), `group ${this.groupId}: compact ${index} is past last index ${this.lastIndex()}`);
-    assert(
-      index <= this.snap.metadata.index,
-      `group ${this.groupId}: compact ${index} is past the newest snapshot ${this.snap.metadata.index}`,
-    );
-  }
-
   /** Discard entries up to and including `index`, which becomes the placeholder. */
-  compact(index: Index, sink: BatchSink): void {
-    this.checkCompact(index);
+  private compact(index: Index, sink: BatchSink): void {
     const offset = this.ents[0]!.index;
     if (index <= offset) return;
     this.deleteEntryKeys(offset + 1, index, sink);

@@ -65,9 +65,16 @@ export class ProgressTracker {
   }
 
   /** Every peer with a Progress, sorted, so that message order is deterministic. */
-  sortedIds(): NodeId[] {
-    return [...this.progress.keys()].sort((a, b) => a - b);
+  sortedIds(): readonly NodeId[] {
+    // Cached per progress map: the set of peers changes only when a new map is installed.
+    if (this.sortedFor !== this.progress || this.sortedCache.length !== this.progress.size) {
+      this.sortedCache = [...this.progress.keys()].sort((a, b) => a - b);
+      this.sortedFor = this.progress;
+    }
+    return this.sortedCache;
   }
+  private sortedCache: NodeId[] = [];
+  private sortedFor: Map<NodeId, Progress> | null = null;
 
   resetVotes(): void {
     this.votes = new Map();
