@@ -84,16 +84,15 @@ export function parseDoubleLoose(arg: string): number | null {
   return value === null || Number.isNaN(value) ? null : value;
 }
 
-/** Blocking timeouts: seconds as a (long double) float, validated as Redis 7.0 does. Returns ms. */
+/** Blocking timeouts: seconds as a (long double) float, validated as Redis 7.0.15 does. Returns ms. */
 export function parseTimeoutMs(arg: string): number | ErrorReply {
   const parsed = parseLongDouble(arg);
   if (parsed === null) return new ErrorReply('ERR timeout is not a float or out of range');
   const seconds = typeof parsed === 'number' ? parsed : Number(arg);
-  const ms = seconds * 1000;
-  if (ms > Number(LONG_MAX)) return new ErrorReply('ERR timeout is out of range');
-  const rounded = Math.ceil(ms);
-  if (rounded < 0) return new ErrorReply('ERR timeout is negative');
-  return rounded;
+  const ms = Math.ceil(seconds * 1000);
+  // Redis 7.0 casts to long long: beyond its range (inf included) the value wraps negative.
+  if (ms < 0 || ms > Number(LONG_MAX)) return new ErrorReply('ERR timeout is negative');
+  return ms;
 }
 
 /** SCAN-family cursor (strtoull, unsigned 64-bit). */

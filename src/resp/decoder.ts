@@ -149,7 +149,7 @@ export class RequestDecoder {
           }
           return null;
         }
-        arg = this.buffer.latin1Slice(this.position, this.position + length);
+        arg = latin1String(this.buffer, this.position, this.position + length);
         this.position += length + 2; // like Redis, the CRLF after a payload is skipped unchecked
       }
       this.args.push(arg);
@@ -205,6 +205,38 @@ export class RequestDecoder {
     this.position = lf + 1;
     const argv = splitArgs(buffer.latin1Slice(start, end));
     return argv === null ? new ProtocolError(errors.PROTO_UNBALANCED_QUOTES) : argv;
+  }
+}
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * The latin1 string of buffer[start..end). Short strings (command names, small keys and values) are
+ * made in JS: crossing into Node's latin1Slice costs several times more for a few bytes. Each call
+ * yields one flat string (no concatenation), which matters for strings kept as keys.
+ */
+export function latin1String(b: Buffer, s: number, end: number): string {
+  switch (end - s) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[s]!);
+    case 2:
+      return fromCharCode(b[s]!, b[s + 1]!);
+    case 3:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    default:
+      return b.latin1Slice(s, end);
   }
 }
 

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealRedis, Runner, compareWithRedis, type ScriptLine } from './hashes-lists-sets-zsets-harness.js';
 import { HashValue } from '../../src/store/types/hash.js';
+import { ErrorReply } from '../../src/resp/reply.js';
 
 let redis: RealRedis;
 before(async () => {
@@ -108,6 +109,17 @@ test('hash encodings and big-hash HSCAN cover every field', () => {
   } while (cursor !== '0' && calls < 1000);
   assert.equal(seen.size, 600);
   assert.ok(calls > 5);
+});
+
+test('random picks with a huge negative count are refused instead of building a giant reply', () => {
+  const r = new Runner(2);
+  r.run('HSET', 'h', 'a', '1');
+  r.run('SADD', 's', 'a');
+  r.run('ZADD', 'z', '1', 'a');
+  for (const argv of [['HRANDFIELD', 'h', '-20000000'], ['SRANDMEMBER', 's', '-20000000'], ['ZRANDMEMBER', 'z', '-20000000']]) {
+    assert.deepEqual(r.run(...argv), new ErrorReply('ERR value is out of range'));
+  }
+  assert.equal((r.run('SRANDMEMBER', 's', '-1000') as string[]).length, 1000);
 });
 
 test('HRANDFIELD is deterministic for a given seed and picks distinct fields for positive counts', () => {

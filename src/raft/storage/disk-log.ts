@@ -265,7 +265,7 @@ export class DiskLog {
     this.checkWritable();
     const seen = new Set<GroupId>();
     for (const w of writes) {
-      assert(!seen.has(w.groupId), `group ${w.groupId} appears twice in one write`);
+      if (seen.has(w.groupId)) assert(false, `group ${w.groupId} appears twice in one write`);
       seen.add(w.groupId);
       this.check(w);
     }
