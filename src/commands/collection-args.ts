@@ -165,6 +165,49 @@ export function numkeysPositions(argv: readonly string[], numkeysIndex: number, 
 }
 
 /**
+ * HRANDFIELD / ZRANDMEMBER `key [count [WITHVALUES|WITHSCORES]]`: count is null when absent. With the
+ * flag, Redis refuses |count| beyond LONG_MAX/2 (it doubles it); a huge negative count is refused too.
+ */
+export function parseRandomCountArgs(argv: readonly string[], flag: string): { count: number | null; withFlag: boolean } | ErrorReply {
+  if (argv.length > 4 || (argv.length === 4 && !isWord(argv[3], flag))) return ERR_SYNTAX;
+  if (argv.length < 3) return { count: null, withFlag: false };
+  const count = parseIntegerInRange(argv[2]!, -LONG_MAX, LONG_MAX);
+  if (count instanceof ErrorReply) return count;
+  const big = BigInt(argv[2]!);
+  if (argv.length === 4 && (big < -LONG_MAX / 2n || big > LONG_MAX / 2n)) return ERR_OUT_OF_RANGE;
+  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
+  return { count, withFlag: argv.length === 4 };
+}
+
+/**
+ * LMPOP/ZMPOP-style arguments from argv[at]: `numkeys key... <end> [COUNT count]`, where <end> is one
+ * of `ends` (e.g. LEFT/RIGHT); `end` is its index there.
+ */
+export function parseMultiPop(
+  argv: readonly string[],
+  at: number,
+  ends: readonly [string, string],
+): { keys: string[]; end: 0 | 1; count: number } | ErrorReply {
+  const numkeys = parseIntegerInRange(argv[at]!, 1n, LONG_MAX, new ErrorReply('ERR numkeys should be greater than 0'));
+  if (numkeys instanceof ErrorReply) return numkeys;
+  const endAt = at + 1 + numkeys;
+  if (endAt >= argv.length) return ERR_SYNTAX;
+  const end = isWord(argv[endAt], ends[0]) ? 0 : isWord(argv[endAt], ends[1]) ? 1 : -1;
+  if (end === -1) return ERR_SYNTAX;
+  let count = -1;
+  for (let i = endAt + 1; i < argv.length; i++) {
+    if (isWord(argv[i], 'COUNT') && count === -1 && i + 1 < argv.length) {
+      const parsed = parseIntegerInRange(argv[++i]!, 1n, LONG_MAX, new ErrorReply('ERR count should be greater than 0'));
+      if (parsed instanceof ErrorReply) return parsed;
+      count = parsed;
+    } else {
+      return ERR_SYNTAX;
+    }
+  }
+  return { keys: argv.slice(at + 1, endAt), end, count: count === -1 ? 1 : count };
+}
+
+/**
  * Largest reply a random pick with a negative count (repetitions allowed) may build. Redis would
  * stream billions of elements; a Node process would die building them, hurting every client.
  */

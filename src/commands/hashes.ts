@@ -7,8 +7,6 @@ import { globMatcher } from '../store/glob.js';
 import {
   ERR_NOT_FLOAT,
   ERR_NOT_INTEGER,
-  ERR_OUT_OF_RANGE,
-  ERR_SYNTAX,
   afterChange,
   arityError,
   distinctRandomIndexes,
@@ -16,11 +14,8 @@ import {
   isWord,
   lookup,
   parseCursor,
-  parseIntegerInRange,
-  LONG_MAX,
+  parseRandomCountArgs,
   parseScanOptions,
-  ERR_TOO_MANY_PICKS,
-  RANDOM_PICKS_MAX,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import type { CommandSpec, DataContext } from './types.js';
@@ -154,19 +149,10 @@ function hincrbyfloat(ctx: DataContext, argv: readonly string[]): Reply {
   return text;
 }
 
-/** With WITHVALUES Redis refuses |count| beyond LONG_MAX/2 (it doubles it). */
-const RANDOM_COUNT_MAX = LONG_MAX / 2n;
-
 function hrandfield(ctx: DataContext, argv: readonly string[]): Reply {
-  if (argv.length > 4 || (argv.length === 4 && !isWord(argv[3], 'WITHVALUES'))) return ERR_SYNTAX;
-  let count: number | null = null;
-  if (argv.length >= 3) {
-    const parsed = parseIntegerInRange(argv[2]!, -LONG_MAX, LONG_MAX);
-    if (parsed instanceof ErrorReply) return parsed;
-    const big = BigInt(argv[2]!);
-    if (argv.length === 4 && (big < -RANDOM_COUNT_MAX || big > RANDOM_COUNT_MAX)) return ERR_OUT_OF_RANGE;
-    count = parsed;
-  }
+  const args = parseRandomCountArgs(argv, 'WITHVALUES');
+  if (args instanceof ErrorReply) return args;
+  const { count, withFlag: withValues } = args;
   const hash = read(ctx, argv[1]!);
   if (hash instanceof ErrorReply) return hash;
   if (count === null) {
@@ -174,9 +160,7 @@ function hrandfield(ctx: DataContext, argv: readonly string[]): Reply {
     return randomEntries(ctx, hash, 1)[0]![0];
   }
   if (hash === undefined || count === 0) return [];
-  const withValues = argv.length === 4;
   let picked: [string, string][];
-  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
   if (count < 0) {
     picked = randomEntries(ctx, hash, -count);
   } else if (count >= hash.size) {

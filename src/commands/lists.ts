@@ -7,14 +7,13 @@ import { ListValue } from '../store/types/list.js';
 import {
   ERR_NOT_INTEGER,
   ERR_SYNTAX,
-  LONG_MAX,
   afterChange,
   arityError,
   isWord,
   lookup,
   numkeysPositions,
   parseInteger,
-  parseIntegerInRange,
+  parseMultiPop,
   parseNonNegative,
   parseTimeoutMs,
 } from './collection-args.js';
@@ -247,27 +246,6 @@ function rpoplpush(ctx: DataContext, argv: readonly string[]): Reply {
   return moveGeneric(ctx, argv[1]!, argv[2]!, 'right', 'left') ?? null;
 }
 
-/** LMPOP/BLMPOP arguments from argv[at]: numkeys key... LEFT|RIGHT [COUNT count]. */
-function parseMpop(argv: readonly string[], at: number): { keys: string[]; end: End; count: number } | ErrorReply {
-  const numkeys = parseIntegerInRange(argv[at]!, 1n, LONG_MAX, new ErrorReply('ERR numkeys should be greater than 0'));
-  if (numkeys instanceof ErrorReply) return numkeys;
-  const whereAt = at + 1 + numkeys;
-  if (whereAt >= argv.length) return ERR_SYNTAX;
-  const end = parseEnd(argv[whereAt]!);
-  if (end === null) return ERR_SYNTAX;
-  let count = -1;
-  for (let i = whereAt + 1; i < argv.length; i++) {
-    if (isWord(argv[i], 'COUNT') && count === -1 && i + 1 < argv.length) {
-      const parsed = parseIntegerInRange(argv[++i]!, 1n, LONG_MAX, new ErrorReply('ERR count should be greater than 0'));
-      if (parsed instanceof ErrorReply) return parsed;
-      count = parsed;
-    } else {
-      return ERR_SYNTAX;
-    }
-  }
-  return { keys: argv.slice(at + 1, whereAt), end, count: count === -1 ? 1 : count };
-}
-
 /** Pops up to `count` elements from the first non-empty list: [key, [elements]], or undefined. */
 function mpopFirst(ctx: DataContext, keys: readonly string[], end: End, count: number): Reply | undefined {
   for (const key of keys) {
@@ -283,9 +261,9 @@ function mpopFirst(ctx: DataContext, keys: readonly string[], end: End, count: n
 }
 
 function lmpop(ctx: DataContext, argv: readonly string[]): Reply {
-  const args = parseMpop(argv, 1);
+  const args = parseMultiPop(argv, 1, ['LEFT', 'RIGHT']);
   if (args instanceof ErrorReply) return args;
-  return mpopFirst(ctx, args.keys, args.end, args.count) ?? NullArray.instance;
+  return mpopFirst(ctx, args.keys, args.end === 0 ? 'left' : 'right', args.count) ?? NullArray.instance;
 }
 
 function blpopGeneric(ctx: DataContext, argv: readonly string[], end: End): Reply | WouldBlock {
@@ -321,9 +299,9 @@ function brpoplpush(ctx: DataContext, argv: readonly string[]): Reply | WouldBlo
 function blmpop(ctx: DataContext, argv: readonly string[]): Reply | WouldBlock {
   const timeout = parseTimeoutMs(argv[1]!);
   if (timeout instanceof ErrorReply) return timeout;
-  const args = parseMpop(argv, 2);
+  const args = parseMultiPop(argv, 2, ['LEFT', 'RIGHT']);
   if (args instanceof ErrorReply) return args;
-  return mpopFirst(ctx, args.keys, args.end, args.count) ?? WOULD_BLOCK;
+  return mpopFirst(ctx, args.keys, args.end === 0 ? 'left' : 'right', args.count) ?? WOULD_BLOCK;
 }
 
 export const listCommands: CommandSpec[] = [

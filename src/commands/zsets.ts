@@ -10,10 +10,8 @@ import { globMatcher } from '../store/glob.js';
 import {
   ERR_NOT_FLOAT,
   ERR_NOT_INTEGER,
-  ERR_OUT_OF_RANGE,
   ERR_SYNTAX,
   ERR_WRONGTYPE,
-  LONG_MAX,
   afterChange,
   distinctRandomIndexes,
   emptyScan,
@@ -24,12 +22,11 @@ import {
   parseDouble,
   parseDoubleLoose,
   parseInteger,
-  parseIntegerInRange,
+  parseMultiPop,
   parseNonNegative,
+  parseRandomCountArgs,
   parseScanOptions,
   parseTimeoutMs,
-  ERR_TOO_MANY_PICKS,
-  RANDOM_PICKS_MAX,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import { WOULD_BLOCK, type CommandSpec, type DataContext, type WouldBlock } from './types.js';
@@ -420,29 +417,6 @@ function bzpopGeneric(ctx: DataContext, argv: readonly string[], max: boolean): 
   return WOULD_BLOCK;
 }
 
-/** ZMPOP/BZMPOP arguments from argv[at]: numkeys key... MIN|MAX [COUNT count]. */
-function parseMpop(argv: readonly string[], at: number): { keys: string[]; max: boolean; count: number } | ErrorReply {
-  const numkeys = parseIntegerInRange(argv[at]!, 1n, LONG_MAX, new ErrorReply('ERR numkeys should be greater than 0'));
-  if (numkeys instanceof ErrorReply) return numkeys;
-  const whereAt = at + 1 + numkeys;
-  if (whereAt >= argv.length) return ERR_SYNTAX;
-  let max: boolean;
-  if (isWord(argv[whereAt], 'MIN')) max = false;
-  else if (isWord(argv[whereAt], 'MAX')) max = true;
-  else return ERR_SYNTAX;
-  let count = -1;
-  for (let i = whereAt + 1; i < argv.length; i++) {
-    if (isWord(argv[i], 'COUNT') && count === -1 && i + 1 < argv.length) {
-      const parsed = parseIntegerInRange(argv[++i]!, 1n, LONG_MAX, new ErrorReply('ERR count should be greater than 0'));
-      if (parsed instanceof ErrorReply) return parsed;
-      count = parsed;
-    } else {
-      return ERR_SYNTAX;
-    }
-  }
-  return { keys: argv.slice(at + 1, whereAt), max, count: count === -1 ? 1 : count };
-}
-
 function mpopFirst(ctx: DataContext, keys: readonly string[], max: boolean, count: number): Reply | undefined {
   for (const key of keys) {
     const zset = write(ctx, key);
@@ -455,34 +429,25 @@ function mpopFirst(ctx: DataContext, keys: readonly string[], max: boolean, coun
 }
 
 function zmpop(ctx: DataContext, argv: readonly string[]): Reply {
-  const args = parseMpop(argv, 1);
+  const args = parseMultiPop(argv, 1, ['MIN', 'MAX']);
   if (args instanceof ErrorReply) return args;
-  return mpopFirst(ctx, args.keys, args.max, args.count) ?? NullArray.instance;
+  return mpopFirst(ctx, args.keys, args.end === 1, args.count) ?? NullArray.instance;
 }
 
 function bzmpop(ctx: DataContext, argv: readonly string[]): Reply | WouldBlock {
   const timeout = parseTimeoutMs(argv[1]!);
   if (timeout instanceof ErrorReply) return timeout;
-  const args = parseMpop(argv, 2);
+  const args = parseMultiPop(argv, 2, ['MIN', 'MAX']);
   if (args instanceof ErrorReply) return args;
-  return mpopFirst(ctx, args.keys, args.max, args.count) ?? WOULD_BLOCK;
+  return mpopFirst(ctx, args.keys, args.end === 1, args.count) ?? WOULD_BLOCK;
 }
 
 // ---------------------------------------------------------------- random, scan
 
-/** With WITHSCORES Redis refuses |count| beyond LONG_MAX/2 (it doubles it). */
-const RANDOM_COUNT_MAX = LONG_MAX / 2n;
-
 function zrandmember(ctx: DataContext, argv: readonly string[]): Reply {
-  if (argv.length > 4 || (argv.length === 4 && !isWord(argv[3], 'WITHSCORES'))) return ERR_SYNTAX;
-  let count: number | null = null;
-  if (argv.length >= 3) {
-    const parsed = parseIntegerInRange(argv[2]!, -LONG_MAX, LONG_MAX);
-    if (parsed instanceof ErrorReply) return parsed;
-    const big = BigInt(argv[2]!);
-    if (argv.length === 4 && (big < -RANDOM_COUNT_MAX || big > RANDOM_COUNT_MAX)) return ERR_OUT_OF_RANGE;
-    count = parsed;
-  }
+  const args = parseRandomCountArgs(argv, 'WITHSCORES');
+  if (args instanceof ErrorReply) return args;
+  const { count, withFlag: withScores } = args;
   const zset = read(ctx, argv[1]!);
   if (zset instanceof ErrorReply) return zset;
   const size = zset?.size ?? 0;
@@ -490,7 +455,6 @@ function zrandmember(ctx: DataContext, argv: readonly string[]): Reply {
   if (count === null) return zset === undefined ? null : pairAt(Math.floor(ctx.random() * size))[0];
   if (zset === undefined || count === 0) return [];
   let pairs: Pair[];
-  if (count < -RANDOM_PICKS_MAX) return ERR_TOO_MANY_PICKS;
   if (count < 0) {
     pairs = [];
     for (let i = 0; i < -count; i++) pairs.push(pairAt(Math.floor(ctx.random() * size)));
@@ -501,7 +465,7 @@ function zrandmember(ctx: DataContext, argv: readonly string[]): Reply {
   } else {
     pairs = distinctRandomIndexes(ctx.random, size, count).map(pairAt);
   }
-  return emit(ctx, pairs, argv.length === 4);
+  return emit(ctx, pairs, withScores);
 }
 
 function zscan(ctx: DataContext, argv: readonly string[]): Reply {

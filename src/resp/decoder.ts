@@ -210,6 +210,14 @@ export class RequestDecoder {
 
 const fromCharCode = String.fromCharCode;
 
+/** Index of the next CR from `start`, or -1. A JS loop: count lines are a few bytes long, and a call
+ * into Buffer.indexOf costs more than scanning them. */
+function findCR(buffer: Buffer, start: number): number {
+  const end = buffer.length;
+  for (let i = start; i < end; i++) if (buffer[i] === CR) return i;
+  return -1;
+}
+
 /**
  * The latin1 string of buffer[start..end). Short strings (command names, small keys and values) are
  * made in JS: crossing into Node's latin1Slice costs several times more for a few bytes. Each call

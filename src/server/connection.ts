@@ -146,10 +146,14 @@ export class Connection implements Session, DispatchClient, Subscriber {
     this.pubsub.clear();
   }
 
-  /** A Pub/Sub message: queued behind the replies, written at the end of the current event-loop job. */
+  /**
+   * A Pub/Sub message, written at the end of the current event-loop job. RESP2 queues it behind the
+   * replies; a RESP3 push frame needs no place among them, so a blocked client still gets it at once.
+   */
   deliver(message: RawReply): void {
     if (this.closed) return;
-    this.addReply(message);
+    if (this.resp === 3) this.writer.reply(message, 3);
+    else this.addReply(message);
     if (this.flushQueued) return;
     this.flushQueued = true;
     queueMicrotask(() => {

@@ -109,6 +109,8 @@ export class ClientPubSub implements PubSubApi {
     pattern: new Set(),
     shard: new Set(),
   };
+  /** Subscriptions of every kind (kept as a number: dispatch reads it on every RESP2 command). */
+  private total = 0;
 
   constructor(
     private readonly registry: PubSubRegistry,
@@ -130,7 +132,7 @@ export class ClientPubSub implements PubSubApi {
 
   /** Any subscription at all, shard channels included: RESP2's subscribed mode. */
   subscribed(): boolean {
-    return this.count() + this.names.shard.size > 0;
+    return this.total !== 0;
   }
 
   receive(frame: Frame): void {
@@ -143,6 +145,7 @@ export class ClientPubSub implements PubSubApi {
     for (const name of names) {
       if (!mine.has(name)) {
         mine.add(name);
+        this.total++;
         this.registry.add(kind, name, this);
       }
       confirmations.push([SUBSCRIBE_VERB[kind], name, this.countFor(kind)]);
@@ -157,7 +160,10 @@ export class ClientPubSub implements PubSubApi {
     if (targets.length === 0) return this.encode([[verb, null, this.countFor(kind)]]);
     const confirmations: Reply[][] = [];
     for (const name of targets) {
-      if (mine.delete(name)) this.registry.remove(kind, name, this);
+      if (mine.delete(name)) {
+        this.total--;
+        this.registry.remove(kind, name, this);
+      }
       confirmations.push([verb, name, this.countFor(kind)]);
     }
     return this.encode(confirmations);
@@ -169,6 +175,7 @@ export class ClientPubSub implements PubSubApi {
       for (const name of this.names[kind]) this.registry.remove(kind, name, this);
       this.names[kind].clear();
     }
+    this.total = 0;
   }
 
   publish(kind: 'channel' | 'shard', channel: string, message: string): number {

@@ -188,3 +188,23 @@ test('a subscriber that does not read is disconnected past the pubsub output lim
     await pub.call('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60');
   }
 });
+
+test('RESP3: a subscriber blocked on BLPOP still receives its messages at once', async () => {
+  const client = await RawClient.connect(node.port);
+  const other = await RawClient.connect(node.port);
+  client.send('t.resp3');
+  assert.equal(await client.expect('+OK\r\n'), '+OK\r\n');
+  client.send('SUBSCRIBE', 'live');
+  assert.equal(await client.expect('>3\r\n$9\r\nsubscribe\r\n$4\r\nlive\r\n:1\r\n'), '>3\r\n$9\r\nsubscribe\r\n$4\r\nlive\r\n:1\r\n');
+  client.send('BLPOP', '{live}q', '0');
+  for (let i = 0; i < 200 && node.server.dispatcher.blocking.blockedClients() === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(await other.call('PUBLISH', 'live', 'now'), 1);
+  const push = '>3\r\n$7\r\nmessage\r\n$4\r\nlive\r\n$3\r\nnow\r\n';
+  assert.equal(await client.expect(push), push);
+  assert.equal(await other.call('RPUSH', '{live}q', 'v'), 1);
+  assert.equal(await client.expect('*2\r\n$7\r\n{live}q\r\n$1\r\nv\r\n'), '*2\r\n$7\r\n{live}q\r\n$1\r\nv\r\n');
+  client.close();
+  other.close();
+});
