@@ -217,7 +217,7 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
       process.stdout.write(host.leadsAll() ? 'leading\n' : 'not-leading\n');
     } else if (cmd === 'run') {
       const result = await host.measure(args[0] as 'closed' | 'open', Number(args[1]), Number(args[2]));
-      const stats = { turns: host.multi.stats.turns, batches: log.stats.batches, frames: transport.stats.framesSent };
+      const stats = { turns: host.multi.stats.turns, batches: log.stats.batches, frames: transport.stats.framesSent, bytes: transport.stats.bytesSent, msgs: host.multi.stats.messagesSent, writes: host.multi.stats.writes };
       process.stdout.write(`result ${JSON.stringify({ ...result, ...stats })}\n`);
     } else if (cmd === 'quit') {
       break;
@@ -270,7 +270,9 @@ async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promis
     const status = await leader.next();
     if (status !== 'leading') throw new Error(`node 1 did not become leader of every group (${status})`);
     leader.send(`run closed ${seconds} ${groups === 1 ? 4096 : 8192}`);
-    const closed = JSON.parse((await leader.next()).slice('result '.length)) as RunResult;
+    const closedLine = await leader.next();
+    if (process.env.RAFT_BENCH_DEBUG) console.error(closedLine);
+    const closed = JSON.parse(closedLine.slice("result ".length)) as RunResult;
     leader.send(`run open ${seconds} ${Math.max(1000, Math.floor(closed.entriesPerSec / 2))}`);
     const open = JSON.parse((await leader.next()).slice('result '.length)) as RunResult;
     return [closed, open];

@@ -5,8 +5,8 @@
 // the same file against a real redis-server, which checks the tests themselves.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis as Redis5 } from 'ioredis';
-import { Redis as Redis6 } from 'ioredis6';
+import { Redis as Redis5, Cluster as Cluster5 } from 'ioredis';
+import { Redis as Redis6, Cluster as Cluster6 } from 'ioredis6';
 import * as redis5 from 'redis';
 import * as redis6 from 'redis6';
 import { startTarget, type Target } from './harness.js';
@@ -140,6 +140,14 @@ const LIBRARIES: Array<{ name: string; open(): Promise<AppClient> }> = [
   {
     name: 'ioredis 6 (RESP3)',
     open: async () => ioAdapter(new Redis6({ host: target.host, port: target.port, maxRetriesPerRequest: 1 }) as unknown as IoRedis),
+  },
+  {
+    name: 'ioredis 5 Cluster (RESP2)',
+    open: async () => ioAdapter(new Cluster5([{ host: target.host, port: target.port }]) as unknown as IoRedis),
+  },
+  {
+    name: 'ioredis 6 Cluster (RESP3)',
+    open: async () => ioAdapter(new Cluster6([{ host: target.host, port: target.port }]) as unknown as IoRedis),
   },
   {
     name: 'node-redis 5 (RESP2)',

@@ -3,8 +3,7 @@
 
 import { ErrorReply, type Reply } from '../resp/reply.js';
 import { NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, wrongArity } from '../resp/errors.js';
-import { parseInt64 } from '../store/numbers.js';
-import { parseLongDouble } from '../store/numbers.js';
+import { parseInt64, parseLongDouble } from '../store/numbers.js';
 import type { CollectionValue } from '../store/value.js';
 import type { DataContext } from './types.js';
 

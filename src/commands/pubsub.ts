@@ -63,15 +63,16 @@ function numsubOf(kind: 'channel' | 'shard') {
   return withPubSub((pubsub, argv) => argv.slice(2).flatMap((channel) => [channel, pubsub.subscriberCount(kind, channel)]));
 }
 
+// In the order Redis 7.0.15's COMMAND lists them.
 const pubsubSubcommands: Subcommand[] = [
-  subcommand('channels', -2, ['pubsub', 'loading', 'stale'], slow, 'List active channels', '2.8.0', 'pubsub', channelsOf('channel')),
   subcommand('numsub', -2, ['pubsub', 'loading', 'stale'], slow, 'Get the count of subscribers for channels', '2.8.0', 'pubsub', numsubOf('channel')),
-  subcommand('numpat', 2, ['pubsub', 'loading', 'stale'], slow, 'Get the count of unique patterns pattern subscriptions', '2.8.0', 'pubsub',
-    withPubSub((pubsub) => pubsub.patternCount())),
-  subcommand('shardchannels', -2, ['pubsub', 'loading', 'stale'], slow, 'List active shard channels', '7.0.0', 'pubsub', channelsOf('shard')),
-  subcommand('shardnumsub', -2, ['pubsub', 'loading', 'stale'], slow, 'Get the count of subscribers for shard channels', '7.0.0', 'pubsub', numsubOf('shard')),
   subcommand('help', 2, ['loading', 'stale'], ['slow'], 'Show helpful text about the different subcommands', '6.2.0', 'pubsub',
     () => helpReply('pubsub', PUBSUB_HELP)),
+  subcommand('shardchannels', -2, ['pubsub', 'loading', 'stale'], slow, 'List active shard channels', '7.0.0', 'pubsub', channelsOf('shard')),
+  subcommand('numpat', 2, ['pubsub', 'loading', 'stale'], slow, 'Get the count of unique patterns pattern subscriptions', '2.8.0', 'pubsub',
+    withPubSub((pubsub) => pubsub.patternCount())),
+  subcommand('channels', -2, ['pubsub', 'loading', 'stale'], slow, 'List active channels', '2.8.0', 'pubsub', channelsOf('channel')),
+  subcommand('shardnumsub', -2, ['pubsub', 'loading', 'stale'], slow, 'Get the count of subscribers for shard channels', '7.0.0', 'pubsub', numsubOf('shard')),
 ];
 
 export const pubsubCommands: CommandSpec[] = [

@@ -35,6 +35,8 @@ export interface DecoderLimits {
 export const INLINE_BYTES_MAX = 64 * 1024;
 /** Redis PROTO_MBULK_BIG_ARG: from this size a bulk is read straight into its own Buffer. */
 const BIG_BULK_BYTES = 32 * 1024;
+/** Most arguments a request may have to take the fast path. */
+const WHOLE_ARGS_MAX = 1024;
 /** Redis's limits before AUTH when a password is required (networking.c authRequired). */
 const UNAUTH_ARGS_MAX = 10;
 const UNAUTH_BULK_BYTES_MAX = 16384;
@@ -61,6 +63,7 @@ export class RequestDecoder {
   /** For a big bulk spanning chunks: its payload plus CRLF, filled as chunks arrive. */
   private bigBulk: Buffer | null = null;
   private bigBulkFilled = 0;
+  private lastCommandName = '';
 
   constructor(private readonly limits: DecoderLimits) {}
 
@@ -88,6 +91,10 @@ export class RequestDecoder {
           if (argv.length === 0) continue; // empty lines are ignored
           return argv;
         }
+        if (!authRequired) {
+          const argv = this.nextWhole();
+          if (argv !== null) return argv;
+        }
         const opened = this.openMultibulk(authRequired);
         if (opened !== true) return opened;
         if (this.argsLeft === 0) continue; // `*0` and `*-1` are ignored
@@ -101,6 +108,55 @@ export class RequestDecoder {
     }
   }
 
+  /**
+   * The fast path: a well-formed multibulk request of small arguments entirely in the buffer, parsed
+   * with locals only. Anything else (incomplete, big, unusual or invalid) returns null and goes
+   * through the general state machine, which has every rule and error text.
+   */
+  private nextWhole(): string[] | null {
+    const b = this.buffer;
+    const end = b.length;
+    let i = this.position + 1;
+    let c = b[i]!;
+    if (c < 49 || c > 57) return null;
+    let count = c - 48;
+    for (i++; i < end && (c = b[i]!) !== CR; i++) {
+      if (c < 48 || c > 57 || count > WHOLE_ARGS_MAX) return null;
+      count = count * 10 + (c - 48);
+    }
+    if (i + 1 >= end || count > WHOLE_ARGS_MAX) return null;
+    i += 2;
+    const argv = new Array<string>(count);
+    for (let a = 0; a < count; a++) {
+      if (i + 1 >= end || b[i] !== 36 /* '$' */) return null;
+      c = b[++i]!;
+      if (c < 48 || c > 57) return null;
+      let length = c - 48;
+      for (i++; i < end && (c = b[i]!) !== CR; i++) {
+        if (c < 48 || c > 57 || length === 0 || length >= BIG_BULK_BYTES) return null;
+        length = length * 10 + (c - 48);
+      }
+      i += 2;
+      if (length >= BIG_BULK_BYTES || i + length + 2 > end) return null;
+      argv[a] = a === 0 ? this.commandName(b, i, i + length) : latin1String(b, i, i + length);
+      i += length + 2;
+    }
+    this.position = i;
+    return argv;
+  }
+
+  /** The command name at b[start..end): the previous one again when the bytes are equal (pipelines repeat it). */
+  private commandName(b: Buffer, start: number, end: number): string {
+    const last = this.lastCommandName;
+    if (last.length === end - start) {
+      let same = true;
+      for (let k = 0; k < last.length && same; k++) same = last.charCodeAt(k) === b[start + k];
+      if (same) return last;
+    }
+    this.lastCommandName = latin1String(b, start, end);
+    return this.lastCommandName;
+  }
+
   /** Bytes held for the request being received (Redis's query buffer length, for limits and CLIENT LIST). */
   bufferedBytes(): number {
     return this.buffer.length - this.position + this.argsBytes + this.bigBulkFilled;
@@ -110,7 +166,7 @@ export class RequestDecoder {
   private openMultibulk(authRequired: boolean): true | ProtocolError | null {
     const buffer = this.buffer;
     const start = this.position;
-    const cr = buffer.indexOf(CR, start);
+    const cr = findCR(buffer, start);
     if (cr === -1) {
       if (buffer.length - start > INLINE_BYTES_MAX) return new ProtocolError(errors.PROTO_TOO_BIG_MBULK_COUNT);
       return null;
@@ -164,7 +220,7 @@ export class RequestDecoder {
   private readBulkHeader(authRequired: boolean): true | ProtocolError | null {
     const buffer = this.buffer;
     const start = this.position;
-    const cr = buffer.indexOf(CR, start);
+    const cr = findCR(buffer, start);
     if (cr === -1) {
       if (buffer.length - start > INLINE_BYTES_MAX) return new ProtocolError(errors.PROTO_TOO_BIG_BULK_COUNT);
       return null;

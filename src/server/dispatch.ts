@@ -126,9 +126,6 @@ export class Dispatcher {
     if (!entry.noAuth && !session.authenticated && this.host.passwordRequired()) {
       return this.reject(client, entry, errors.NOAUTH);
     }
-    const transaction = client.transaction;
-    const inMulti = transaction.active();
-    if (inMulti && entry.noMulti) return this.reject(client, entry, NO_MULTI);
 
     let decision: RouteDecision | null = null;
     if (entry.hasKeys) {
@@ -150,12 +147,9 @@ export class Dispatcher {
     if (this.host.memoryLimited() && !this.host.reclaimMemory() && entry.denyoom) {
       return this.reject(client, entry, errors.OOM);
     }
-    if (session.resp === 2 && !entry.allowedSubscribed && client.pubsub.subscribed()) {
-      return this.reject(client, entry, errors.subscribedContext(spec.name));
-    }
-    if (inMulti && !entry.runsInMulti) {
-      session.asking = false;
-      return transaction.enqueue(spec, argv) ?? QUEUED;
+    if (client.transaction.active() || client.pubsub.subscribed()) {
+      const answered = this.subscribedOrQueued(client, entry, argv);
+      if (answered !== null) return answered;
     }
 
     session.lastCommand = spec.name;
@@ -174,7 +168,8 @@ export class Dispatcher {
     } catch (error) {
       result = this.internalError(spec.name, error);
     }
-    if (spec.name !== ASKING) session.asking = false;
+    // ASKING lasts for one command, or until EXEC inside MULTI (Redis resetClient).
+    if (session.asking && spec.name !== ASKING && !client.transaction.active()) session.asking = false;
     if (result instanceof Promise) {
       return result.then(
         (value) => this.finish(client, entry, argv, engine, value),
@@ -182,6 +177,21 @@ export class Dispatcher {
       );
     }
     return this.finish(client, entry, argv, engine, result);
+  }
+
+  /**
+   * The RESP2 subscribed-mode restriction and MULTI queueing (Redis checks them after routing and
+   * OOM); null when the command runs normally.
+   */
+  private subscribedOrQueued(client: DispatchClient, entry: CommandEntry, argv: readonly string[]): Reply | null {
+    const spec = entry.spec;
+    if (client.session.resp === 2 && !entry.allowedSubscribed && client.pubsub.subscribed()) {
+      return this.reject(client, entry, errors.subscribedContext(spec.name));
+    }
+    const transaction = client.transaction;
+    if (!transaction.active() || entry.runsInMulti) return null;
+    if (entry.noMulti) return this.reject(client, entry, NO_MULTI);
+    return transaction.enqueue(spec, argv) ?? QUEUED;
   }
 
   /** What a connection's transaction needs: routing and atomic execution of its queue. */
@@ -249,7 +259,6 @@ export class Dispatcher {
 
   private reject(client: DispatchClient, entry: CommandEntry | null, message: string): ErrorReply {
     if (entry !== null) entry.stat.rejected++;
-    client.session.asking = false;
     if (entry?.spec.name === 'exec') {
       // EXEC itself refused, in MULTI or not: Redis's execCommandAbort discards with the reason.
       client.transaction.discardAll();
@@ -257,6 +266,7 @@ export class Dispatcher {
     } else {
       client.transaction.flag();
     }
+    if (!client.transaction.active()) client.session.asking = false;
     this.host.stats.countError(message);
     return new ErrorReply(message);
   }

@@ -215,7 +215,6 @@ export async function compareWithRedis(redis: RealRedis, resp: 2 | 3, script: re
   const runner = new Runner(resp);
   const mismatches: string[] = [];
   lines.forEach((line, i) => {
-    if (process.env.HARNESS_TRACE) console.error(line.argv.join(' '));
     let ours = runner.wire(...line.argv);
     let real = theirs[i]!;
     if (line.mode === 'sorted') {

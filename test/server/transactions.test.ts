@@ -98,6 +98,9 @@ test('transaction errors: exact Redis 7.0 texts', async () => {
     ['EXEC'],
     ['WATCH', 'a', 'b'],
     ['EXEC', 'x'],
+    ['MULTI'],
+    ['SAVE'],
+    ['EXEC'],
   ]);
   assert.deepEqual(
     replies.map((r) => (r instanceof Error ? r.message : r)),
@@ -113,6 +116,9 @@ test('transaction errors: exact Redis 7.0 texts', async () => {
       'ERR EXEC without MULTI',
       "CROSSSLOT Keys in request don't hash to the same slot",
       "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
+      'OK',
+      'ERR Command not allowed inside a transaction',
+      'EXECABORT Transaction discarded because of previous errors.',
     ],
   );
   client.close();

@@ -431,7 +431,10 @@ export class Cluster {
   private relabelStaleVotes(node: SimNode, m: Message): Message {
     const grants = this.oldGrants.get(node.id) ?? [];
     this.oldGrants.set(node.id, grants);
-    if (m.type === MessageType.VoteResp && !m.reject) grants.push(m);
+    if (m.type === MessageType.VoteResp && !m.reject) {
+      grants.push(m);
+      if (grants.length > 50) grants.shift();
+    }
     if (m.type === MessageType.VoteResp && m.reject && node.raw) {
       const stale = grants.find((g) => g.from === m.from && g.term < m.term);
       if (stale) return { ...stale, term: m.term };

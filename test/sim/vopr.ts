@@ -60,11 +60,14 @@ function runSeedUnchecked(options: RunOptions): RunResult {
   const rng = new Prng(options.seed);
   const safetyUnits = options.safetyUnits ?? DEFAULT_SAFETY_UNITS;
   const livenessUnits = options.livenessUnits ?? DEFAULT_LIVENESS_UNITS;
+  const maxSizePerMsg = rng.pick([0, 200, 1 << 20]);
   const knobs: RaftKnobs = {
     electionTick: 10,
     heartbeatTick: 1,
-    maxSizePerMsg: rng.pick([0, 200, 1 << 20]),
+    maxSizePerMsg,
     maxInflightMsgs: rng.pick([1, 4, 256]),
+    // A byte window of a few messages, or none (it must be at least one message).
+    maxInflightBytes: rng.pick([0, Math.max(400, maxSizePerMsg * 2)]),
     maxUncommittedEntriesSize: rng.pick([0, 0, 2000]),
     maxCommittedSizePerReady: rng.pick([1, 1 << 20]),
     preVote: rng.chance(0.8),
@@ -147,7 +150,8 @@ function runSeedUnchecked(options: RunOptions): RunResult {
       cluster.step();
       if (t % 20 === 0 && (converged = isConverged(cluster, workload))) break;
     }
-    if (!cluster.stopped && !converged && !(converged = isConverged(cluster, workload))) {
+    if (!cluster.stopped && !converged) converged = isConverged(cluster, workload);
+    if (!cluster.stopped && !converged) {
       cluster.violate('liveness', `not converged ${livenessUnits} units after faults stopped: ${describe(cluster, workload)}`);
     }
   }
@@ -262,8 +266,10 @@ function isConverged(cluster: Cluster, workload: Workload): boolean {
   if (!workload.probeDone || workload.pending > 0) return false;
   const leaders = cluster.leaders();
   if (leaders.length !== 1) return false;
-  const commit = leaders[0]!.raw!.basicStatus().hardState.commit;
-  return cluster.members().every((n) => n.isUp && n.applied === commit);
+  const leader = leaders[0]!;
+  const commit = leader.raw!.basicStatus().hardState.commit;
+  // Everything in the leader's log is committed: nothing that is not applied now can ever be.
+  return leader.log.lastIndex === commit && cluster.members().every((n) => n.isUp && n.applied === commit);
 }
 
 function describe(cluster: Cluster, workload: Workload): string {

@@ -86,3 +86,36 @@ test('hash encoding thresholds of Redis 7.0', () => {
   wide.delete('f');
   assert.ok(wide.memoryBytes() < before);
 });
+
+test('clones are deep, keep order and encoding, and do not share state', async () => {
+  const { ListValue } = await import('../../src/store/types/list.js');
+  const { ZSetValue } = await import('../../src/store/types/zset.js');
+  const hash = new HashValue();
+  for (let i = 0; i < 600; i++) hash.set(`f${i}`, `v${i}`);
+  const hashCopy = hash.clone();
+  assert.deepEqual([...hashCopy.fields], [...hash.fields]);
+  assert.equal(hashCopy.encoding(), 'hashtable');
+  hashCopy.set('f0', 'changed');
+  assert.equal(hash.get('f0'), 'v0');
+
+  const set = SetValue.from(['b', 'a', 'c']);
+  const setCopy = set.clone();
+  assert.deepEqual(setCopy.members(), set.members());
+  setCopy.delete('a');
+  assert.ok(set.has('a'));
+
+  const list = ListValue.from(['x', 'y']);
+  const listCopy = list.clone();
+  listCopy.pushBack('z');
+  assert.deepEqual(list.toArray(), ['x', 'y']);
+  assert.deepEqual(listCopy.toArray(), ['x', 'y', 'z']);
+
+  const zset = new ZSetValue();
+  zset.set('a', 2);
+  zset.set('b', 1);
+  const zsetCopy = zset.clone();
+  zsetCopy.set('a', 0);
+  assert.equal(zset.rank('a'), 1);
+  assert.equal(zsetCopy.rank('a'), 0);
+  assert.equal(zsetCopy.memoryBytes(), zset.memoryBytes());
+});
