@@ -4,8 +4,8 @@ import { ErrorReply, OK, SimpleString, type Reply } from '../resp/reply.js';
 import { BUSYKEY, SYNTAX, unknownSubcommand, wrongArity } from '../resp/errors.js';
 import { INT64_MAX, INT64_MIN, parseInt64 } from '../store/numbers.js';
 import { dumpValue, loadDumpPayload, verifyDumpPayload } from '../store/dump.js';
-import { typeOf } from '../store/value.js';
-import { NOT_INTEGER_REPLY, stringEncoding } from './strings.js';
+import { typeOf, type StringEncoding } from '../store/value.js';
+import { NOT_INTEGER_REPLY } from './strings.js';
 
 const NO_SUCH_KEY = new ErrorReply('ERR no such key');
 const SYNTAX_REPLY = new ErrorReply(SYNTAX);
@@ -48,12 +48,14 @@ function renameGeneric(ctx: DataContext, argv: readonly string[], nx: boolean): 
   if (value === undefined) return NO_SUCH_KEY;
   if (from === to) return nx ? 0 : OK;
   const expireAt = db.getExpireAt(from);
+  const encoding = db.objectEncoding(from, value);
   if (db.getForWrite(to, ctx.nowMs) !== undefined) {
     if (nx) return 0;
     db.delete(to, ctx.nowMs);
   }
   db.delete(from, ctx.nowMs);
   db.set(to, value, ctx.nowMs, expireAt);
+  if (typeof value === 'string') db.setStringEncoding(to, encoding as StringEncoding);
   return nx ? 1 : OK;
 }
 
@@ -87,7 +89,13 @@ const copy: DataHandler = (ctx, argv) => {
     if (!replace) return 0;
     ctx.db.delete(to, ctx.nowMs);
   }
-  ctx.db.set(to, typeof value === 'string' ? value : value.clone(), ctx.nowMs, expireAt);
+  if (typeof value === 'string') {
+    const encoding = ctx.db.objectEncoding(from, value) as StringEncoding;
+    ctx.db.set(to, value, ctx.nowMs, expireAt);
+    ctx.db.setStringEncoding(to, encoding);
+  } else {
+    ctx.db.set(to, value.clone(), ctx.nowMs, expireAt);
+  }
   return 1;
 };
 
@@ -201,7 +209,7 @@ const object: DataHandler = (ctx, argv) => {
   const tracking = ctx.db.accessTracking();
   switch (sub) {
     case 'encoding':
-      return typeof value === 'string' ? stringEncoding(value) : value.encoding();
+      return ctx.db.objectEncoding(key, value);
     case 'refcount': {
       const shared = typeof value === 'string' && tracking === 'none' && /^(0|[1-9][0-9]{0,3})$/.test(value);
       return shared ? SHARED_REFCOUNT : 1;

@@ -236,6 +236,7 @@ const append: DataHandler = (ctx, argv) => {
   if (stringTooLong(old.length + argv[2]!.length)) return STRING_TOO_LONG;
   const value = old + argv[2]!;
   ctx.db.set(key, value, ctx.nowMs, KEEP_TTL);
+  ctx.db.setStringEncoding(key, 'raw'); // Redis appends in place to a raw string
   return value.length;
 };
 
@@ -280,6 +281,7 @@ const setrange: DataHandler = (ctx, argv) => {
   const head = base.length >= offset ? base.slice(0, offset) : base + '\0'.repeat(offset - base.length);
   const value = head + patch + base.slice(offset + patch.length);
   ctx.db.set(key, value, ctx.nowMs, KEEP_TTL);
+  ctx.db.setStringEncoding(key, 'raw');
   return value.length;
 };
 
@@ -321,6 +323,7 @@ const incrbyfloat: DataHandler = (ctx, argv) => {
   if (sum === null) return new ErrorReply('ERR increment would produce NaN or Infinity');
   const text = formatLongDouble(sum);
   ctx.db.set(key, text, ctx.nowMs, KEEP_TTL);
+  ctx.db.setStringEncoding(key, text.length <= 44 ? 'embstr' : 'raw'); // never an integer object
   return text;
 };
 
@@ -468,8 +471,3 @@ export const stringCommands: CommandSpec[] = [
   spec('lcs', -3, ['readonly'], READ_SLOW, { first: 1, last: 2, step: 1 }, 'Find longest common substring', '7.0.0', lcs),
 ];
 
-/** For OBJECT ENCODING of a string: Redis's tryObjectEncoding result. */
-export function stringEncoding(value: string): 'int' | 'embstr' | 'raw' {
-  if (value.length <= 20 && parseInt64(value) !== null) return 'int';
-  return value.length <= 44 ? 'embstr' : 'raw';
-}

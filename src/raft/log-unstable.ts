@@ -85,10 +85,12 @@ export class Unstable {
   truncateAndAppend(ents: readonly Entry[]): void {
     const from = ents[0]!.index;
     for (let i = 1; i < ents.length; i++) {
-      const ok = ents[i]!.index === from + i && ents[i]!.term >= ents[i - 1]!.term;
-      assert(ok, `entries not contiguous at ${from + i}`);
+      // The message is built only on failure: this runs for every appended entry.
+      if (ents[i]!.index !== from + i || ents[i]!.term < ents[i - 1]!.term) {
+        assert(false, `entries not contiguous at ${from + i}`);
+      }
     }
-    assert(from <= this.offset + this.entries.length, `gap before appended entry ${from}`);
+    if (from > this.offset + this.entries.length) assert(false, `gap before appended entry ${from}`);
     if (from === this.offset + this.entries.length) {
       for (const e of ents) this.entries.push(e);
     } else if (from <= this.offset) {
@@ -104,9 +106,11 @@ export class Unstable {
 
   /** Entries [lo, hi), which must lie within the unstable entries. */
   slice(lo: Index, hi: Index): Entry[] {
-    assert(lo <= hi, `invalid unstable.slice ${lo} > ${hi}`);
+    if (lo > hi) assert(false, `invalid unstable.slice ${lo} > ${hi}`);
     const upper = this.offset + this.entries.length;
-    assert(lo >= this.offset && hi <= upper, `unstable.slice[${lo},${hi}) out of bound [${this.offset},${upper}]`);
+    if (lo < this.offset || hi > upper) {
+      assert(false, `unstable.slice[${lo},${hi}) out of bound [${this.offset},${upper}]`);
+    }
     return this.entries.slice(lo - this.offset, hi - this.offset);
   }
 }

@@ -40,10 +40,10 @@ export class RaftLog {
     const lastNew = index + ents.length;
     const ci = this.findConflict(ents);
     if (ci !== 0) {
-      assert(ci > this.committed, `entry ${ci} conflict with committed entry [committed(${this.committed})]`);
+      if (ci <= this.committed) assert(false, `entry ${ci} conflict with committed entry [committed(${this.committed})]`);
       const offset = index + 1;
-      assert(ci - offset <= ents.length, `index, ${ci - offset}, is out of range [${ents.length}]`);
-      this.append(ents.slice(ci - offset));
+      if (ci - offset > ents.length) assert(false, `index, ${ci - offset}, is out of range [${ents.length}]`);
+      this.append(ci === offset ? ents : ents.slice(ci - offset));
     }
     this.commitTo(Math.min(committed, lastNew));
     return lastNew;
@@ -52,7 +52,7 @@ export class RaftLog {
   append(ents: readonly Entry[]): Index {
     if (ents.length === 0) return this.lastIndex();
     const after = ents[0]!.index - 1;
-    assert(after >= this.committed, `after(${after}) is out of range [committed(${this.committed})]`);
+    if (after < this.committed) assert(false, `after(${after}) is out of range [committed(${this.committed})]`);
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -131,19 +131,20 @@ export class RaftLog {
 
   commitTo(toCommit: Index): void {
     if (this.committed >= toCommit) return; // never decrease
-    assert(
-      this.lastIndex() >= toCommit,
-      `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. ` +
-        'Was the raft log corrupted, truncated, or lost?',
-    );
+    if (this.lastIndex() < toCommit) {
+      assert(
+        false,
+        `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. ` +
+          'Was the raft log corrupted, truncated, or lost?',
+      );
+    }
     this.committed = toCommit;
   }
 
   appliedTo(i: Index, size: number): void {
-    assert(
-      this.committed >= i && i >= this.applied,
-      `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
-    );
+    if (!(this.committed >= i && i >= this.applied)) {
+      assert(false, `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
+    }
     this.applied = i;
     this.applying = Math.max(this.applying, i);
     this.applyingSize = this.applyingSize > size ? this.applyingSize - size : 0;
@@ -151,7 +152,7 @@ export class RaftLog {
   }
 
   acceptApplying(i: Index, size: number): void {
-    assert(this.committed >= i, `applying(${i}) is out of range [committed(${this.committed})]`);
+    if (this.committed < i) assert(false, `applying(${i}) is out of range [committed(${this.committed})]`);
     this.applying = i;
     this.applyingSize += size;
     this.applyingPaused = this.applyingSize >= this.maxApplyingSize;
@@ -185,6 +186,8 @@ export class RaftLog {
   termOrUndefined(i: Index): Term | undefined {
     const t = this.unstable.maybeTerm(i);
     if (t !== undefined) return t;
+    // Past the stable log: answer without the storage throwing (a follower asks this for every new entry).
+    if (i > this.storage.lastIndex()) return undefined;
     try {
       return this.storage.term(i);
     } catch (err) {
@@ -224,10 +227,10 @@ export class RaftLog {
 
   /** Entries [lo, hi) limited to maxSize bytes (at least one). Throws ErrCompacted if lo was compacted. */
   slice(lo: Index, hi: Index, maxSize: number): Entry[] {
-    assert(lo <= hi, `invalid slice ${lo} > ${hi}`);
+    if (lo > hi) assert(false, `invalid slice ${lo} > ${hi}`);
     const first = this.firstIndex();
     if (lo < first) throw ErrCompacted;
-    assert(hi <= this.lastIndex() + 1, `slice[${lo},${hi}) out of bound [${first},${this.lastIndex()}]`);
+    if (hi > this.lastIndex() + 1) assert(false, `slice[${lo},${hi}) out of bound [${first},${this.lastIndex()}]`);
     if (lo === hi) return [];
     const uOffset = this.unstable.offset;
     if (lo >= uOffset) return limitSize(this.unstable.slice(lo, hi), maxSize);

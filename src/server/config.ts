@@ -12,7 +12,8 @@ import { EVICTION_POLICIES } from '../store/keyspace.js';
 export const REDIS_VERSION = '7.0.15';
 
 type Kind =
-  | { readonly type: 'int'; readonly min: number; readonly max: number; readonly clampMin?: boolean }
+  /** `clamp`: a valid value outside [clamp[0], clamp[1]] is stored clamped (Redis's hz). */
+  | { readonly type: 'int'; readonly min: number; readonly max: number; readonly clamp?: readonly [number, number] }
   | { readonly type: 'memory'; readonly min: number }
   | { readonly type: 'bool' }
   | { readonly type: 'enum'; readonly values: readonly string[] }
@@ -38,7 +39,7 @@ const UINT_MAX = 4294967295;
 const LLONG_MAX = 9223372036854775807;
 const MB = 1024 * 1024;
 
-const int = (min: number, max: number, clampMin = false): Kind => ({ type: 'int', min, max, clampMin });
+const int = (min: number, max: number, clamp?: readonly [number, number]): Kind => ({ type: 'int', min, max, clamp });
 const memory = (min = 0): Kind => ({ type: 'memory', min });
 const bool: Kind = { type: 'bool' };
 const oneOf = (...values: string[]): Kind => ({ type: 'enum', values });
@@ -69,7 +70,7 @@ const DIRECTIVES: readonly Directive[] = [
   directive('proto-max-bulk-len', memory(MB), String(512 * MB)),
   directive('client-query-buffer-limit', memory(MB), String(1024 * MB)),
   directive('client-output-buffer-limit', { type: 'output-buffer-limit' }, OUTPUT_LIMIT_DEFAULT, true, true),
-  directive('hz', int(1, 500, true), '10'),
+  directive('hz', int(0, INT_MAX, [1, 500]), '10'),
   directive('loglevel', oneOf('debug', 'verbose', 'notice', 'warning'), 'notice'),
   directive('logfile', text, '', false),
   directive('databases', int(1, 1), '1', false),
@@ -157,10 +158,10 @@ function normalize(d: Directive, value: string, current: string): { value: strin
     case 'int': {
       const n = parseConfigInteger(value);
       if (Number.isNaN(n)) return { error: "argument couldn't be parsed into an integer" };
-      if (kind.clampMin && n < kind.min) return { value: String(kind.min) };
       if (n < kind.min || n > kind.max) {
         return { error: `argument must be between ${kind.min} and ${kind.max} inclusive` };
       }
+      if (kind.clamp !== undefined) return { value: String(Math.min(Math.max(n, kind.clamp[0]), kind.clamp[1])) };
       return { value: String(n) };
     }
     case 'memory': {
@@ -191,7 +192,9 @@ function normalize(d: Directive, value: string, current: string): { value: strin
 /** `<class> <hard> <soft> <seconds>` groups, merged into the current value (config.c). */
 function normalizeOutputLimit(value: string, current: string): { value: string } | { error: string } {
   const words = value.split(' ').filter((w) => w !== '');
-  if (words.length === 0 || words.length % 4 !== 0) return { error: 'Wrong number of arguments in buffer limit configuration.' };
+  if (words.length === 0 || words.length % 4 !== 0) {
+    return { error: 'Wrong number of arguments in buffer limit configuration.' };
+  }
   const classes = new Map<string, string[]>();
   const existing = current.split(' ');
   for (let i = 0; i + 3 < existing.length; i += 4) classes.set(existing[i]!, existing.slice(i + 1, i + 4));

@@ -308,7 +308,7 @@ export class Connection implements Session, DispatchClient, Subscriber {
     if (limit.hardBytes > 0 && queued > limit.hardBytes) reason = 'hard';
     if (limit.softBytes > 0 && queued > limit.softBytes) {
       if (this.softLimitSinceMs === 0) this.softLimitSinceMs = nowMs;
-      else if (nowMs - this.softLimitSinceMs >= limit.softSeconds * 1000) reason = 'soft';
+      else if (nowMs - this.softLimitSinceMs > limit.softSeconds * 1000) reason = 'soft';
     } else {
       this.softLimitSinceMs = 0;
     }

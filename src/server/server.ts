@@ -261,7 +261,9 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     this.refreshSettings();
     if (name === 'hz') this.startCron();
     if (name === 'loglevel') this.logger.setLevel(this.config.string('loglevel') as LogLevel);
-    if (name === 'cluster-announce-ip' || name === 'cluster-announce-port') this.currentView = this.buildView(this.process.tcpPort);
+    if (name === 'cluster-announce-ip' || name === 'cluster-announce-port') {
+      this.currentView = this.buildView(this.process.tcpPort);
+    }
   }
 
   /** Redis's serverCron at `hz`: active expiry, eviction, idle clients and output limits. */

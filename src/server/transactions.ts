@@ -48,8 +48,9 @@ export class WatchRegistry {
   constructor(private readonly nowMs: () => number) {}
 
   watch(watcher: Watcher, keyspace: Keyspace, key: string): void {
-    if (watcher.keys.some((w) => w.keyspace === keyspace && w.key === key)) return;
     let watches = this.keyspaces.get(keyspace);
+    const existing = watches?.byKey.get(key);
+    if (existing !== undefined) for (const w of existing) if (w.watcher === watcher) return;
     if (watches === undefined) {
       const byKey = new Map<string, Set<WatchedKey>>();
       const detach = keyspace.addListener((modified) => this.onModified(keyspace, byKey, modified));

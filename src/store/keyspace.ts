@@ -16,8 +16,8 @@
 import { assert } from '../assert.js';
 import { keySlot, SLOT_COUNT } from '../cluster/slot.js';
 import { globMatcher } from './glob.js';
-import type { CollectionValue, TypeName, Value } from './value.js';
-import { typeOf } from './value.js';
+import type { CollectionValue, StringEncoding, TypeName, Value } from './value.js';
+import { stringEncoding, typeOf } from './value.js';
 
 /** Pass as `expireAt` to `set` to keep the key's current TTL (SET KEEPTTL, APPEND, INCR...). */
 export const KEEP_TTL: unique symbol = Symbol('keep-ttl');
@@ -103,6 +103,8 @@ export class Keyspace {
   private access = new Map<string, number>();
   /** Node-local PRNG for LFU's probabilistic increment (access data is not replicated). */
   private lfuRandomState = 0x9e3779b9;
+  /** String encodings that differ from what the content implies (APPEND leaves `raw`...). */
+  private encodings = new Map<string, StringEncoding>();
   private listeners: KeyspaceListener[] = [];
   /** Rotating iterators over the expires map: active expiry, and volatile-* eviction sampling. */
   private expireCursor: Iterator<[string, number]> | null = null;
@@ -220,6 +222,7 @@ export class Keyspace {
       this.memoryBytes -= this.valueBytes(key, old);
     }
     map.set(key, value);
+    if (this.encodings.size !== 0) this.encodings.delete(key);
     if (typeof value === 'string') {
       this.memoryBytes += stringBytes(value);
       if (old !== undefined && typeof old !== 'string') this.collectionBytes.delete(key);
@@ -286,10 +289,28 @@ export class Keyspace {
     this.expires = new Map();
     this.collectionBytes = new Map();
     this.access = new Map();
+    this.encodings = new Map();
     this.memoryBytes = 0;
     this.expireCursor = null;
     this.volatileCursor = null;
     this.emit(null);
+  }
+
+  /** OBJECT ENCODING of a live key's value. */
+  objectEncoding(key: string, value: Value): string {
+    if (typeof value !== 'string') return value.encoding();
+    return (this.encodings.size !== 0 ? this.encodings.get(key) : undefined) ?? stringEncoding(value);
+  }
+
+  /**
+   * Records the encoding Redis would show for the string just stored at `key` when it differs from
+   * the content's (APPEND and SETRANGE leave `raw`, INCRBYFLOAT `embstr`). The next write resets it.
+   */
+  setStringEncoding(key: string, encoding: StringEncoding): void {
+    const value = this.slots[this.slotOf(key)]?.get(key);
+    assert(typeof value === 'string', 'setStringEncoding on a missing key or a collection');
+    if (encoding === stringEncoding(value)) this.encodings.delete(key);
+    else this.encodings.set(key, encoding);
   }
 
   /** Adds a listener called after every modification; returns a function that removes it. */
@@ -492,6 +513,7 @@ export class Keyspace {
     this.keyCount--;
     this.memoryBytes -= KEY_OVERHEAD_BYTES + stringBytes(key) + this.valueBytes(key, old);
     if (typeof old !== 'string') this.collectionBytes.delete(key);
+    if (this.encodings.size !== 0) this.encodings.delete(key);
     if (this.expires.size !== 0) this.dropExpire(key);
     if (this.tracking !== 'none') this.access.delete(key);
     if (this.listeners.length !== 0) this.emit(key);

@@ -33,5 +33,21 @@ export function typeOf(value: Value): 'string' | CollectionType {
   return typeof value === 'string' ? 'string' : value.type;
 }
 
+/** OBJECT ENCODING of a string: `int`, `embstr` (<= 44 bytes) or `raw`. */
+export type StringEncoding = 'int' | 'embstr' | 'raw';
+
+/**
+ * The encoding Redis's tryObjectEncoding gives a string set by SET/MSET/...: `int` for a canonical
+ * int64 of at most 20 chars, `embstr` up to 44 bytes, else `raw`. (Keyspace keeps exceptions, such
+ * as strings grown by APPEND, which Redis keeps `raw`.)
+ */
+export function stringEncoding(value: string): StringEncoding {
+  if (value.length <= 20 && /^(0|-?[1-9][0-9]*)$/.test(value)) {
+    const n = BigInt(value);
+    if (n >= -(2n ** 63n) && n < 2n ** 63n) return 'int';
+  }
+  return value.length <= 44 ? 'embstr' : 'raw';
+}
+
 /** Redis's proto-max-bulk-len default: the largest string a command may build (512 MiB). */
 export const STRING_MAX_BYTES = 512 * 1024 * 1024;

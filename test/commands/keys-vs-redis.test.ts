@@ -157,6 +157,30 @@ test('OBJECT', async () => {
       OBJECT HELP
       OBJECT ENCODING
       OBJECT ENCODING a b
+      APPEND e 1
+      OBJECT ENCODING e
+      SET n 12
+      APPEND n 3
+      OBJECT ENCODING n
+      INCR n
+      OBJECT ENCODING n
+      APPEND new 42
+      OBJECT ENCODING new
+      SETRANGE sr 0 7
+      OBJECT ENCODING sr
+      SETRANGE e 0 x
+      OBJECT ENCODING e
+      INCRBYFLOAT f 10
+      OBJECT ENCODING f
+      SET e abc
+      OBJECT ENCODING e
+      APPEND e d
+      RENAME e e2
+      OBJECT ENCODING e2
+      COPY e2 e3
+      OBJECT ENCODING e3
+      SET e3 x
+      OBJECT ENCODING e3
     `),
   );
 });

@@ -67,3 +67,24 @@ test('DEL and UNLINK count only live keys', () => {
   assert.equal(r.run('DEL', 'a', 'b', 'c'), 1);
   assert.equal(r.db.size(), 0, 'the expired key was removed too');
 });
+
+test('keyspace hits and misses count reads as Redis does, not writes or SCAN-like walks', () => {
+  const r = new Runner();
+  r.db.setAccessTracking('lru');
+  r.run('SET', 'a', '1');
+  r.run('INCR', 'a');
+  r.run('DEL', 'zz');
+  assert.deepEqual([r.db.hits, r.db.misses], [0, 0], 'writes are not lookups for reads');
+  r.run('GET', 'a');
+  r.run('EXISTS', 'a', 'nokey');
+  r.run('TYPE', 'nokey');
+  r.run('TTL', 'a');
+  r.run('MGET', 'a', 'b');
+  assert.deepEqual([r.db.hits, r.db.misses], [4, 3]);
+  r.nowMs += 50_000;
+  r.run('TYPE', 'a');
+  r.run('EXISTS', 'a');
+  assert.equal(r.run('OBJECT', 'IDLETIME', 'a'), 50, 'TYPE, EXISTS and OBJECT do not touch the key');
+  r.run('GET', 'a');
+  assert.equal(r.run('OBJECT', 'IDLETIME', 'a'), 0);
+});

@@ -4,6 +4,56 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient, startServer, type TestServer } from './helpers.js';
+import { BlockingRegistry } from '../../src/server/blocking.js';
+import { LocalEngine } from '../../src/server/engine.js';
+import { Keyspace } from '../../src/store/keyspace.js';
+import { buildCommandTable } from '../../src/commands/table.js';
+import type { DataCommand } from '../../src/commands/types.js';
+import { NullArray } from '../../src/resp/reply.js';
+
+// ---------------------------------------------------------------- the registry alone
+
+test('registry: FIFO per key, served through the engine, timeouts and removal', async () => {
+  let now = 1_000_000;
+  const keyspace = new Keyspace();
+  const engine = new LocalEngine(keyspace, () => now, () => 1);
+  const table = buildCommandTable();
+  const blpop = table.get('blpop') as DataCommand;
+  const rpush = table.get('rpush') as DataCommand;
+  const registry = new BlockingRegistry(() => now);
+  const clients = [1, 2, 3].map((id) => ({ id, blocked: false }));
+  const replies: unknown[] = [];
+  const park = (index: number, argv: string[]) =>
+    void (registry.park(clients[index]!, blpop, argv, argv.slice(1, -1), engine, 2) as Promise<unknown>).then((r) =>
+      replies.push([index, r]),
+    );
+  park(0, ['blpop', 'q', '0']);
+  park(1, ['blpop', 'other', 'q', '0']);
+  park(2, ['blpop', 'q', '10']);
+  assert.equal(registry.blockedClients(), 3);
+  assert.ok(clients.every((c) => c.blocked));
+  registry.remove(clients[2]!.id); // disconnected: never answered
+  engine.write(rpush, ['rpush', 'q', 'a', 'b', 'c'], 2);
+  assert.equal(registry.hasReady(), true);
+  registry.serveReady();
+  await Promise.resolve();
+  assert.deepEqual(replies, [
+    [0, ['q', 'a']],
+    [1, ['q', 'b']],
+  ]);
+  assert.deepEqual(keyspace.size(), 1); // 'c' is left for the next reader
+  assert.equal(registry.blockedClients(), 0);
+  assert.ok(!clients[0]!.blocked && !clients[1]!.blocked);
+  // A timeout: the null array once the deadline has passed, not before.
+  park(0, ['blpop', 'empty', '0.5']);
+  registry.expire(now + 499);
+  assert.equal(registry.blockedClients(), 1);
+  now += 500;
+  registry.expire(now);
+  await Promise.resolve();
+  assert.deepEqual(replies[2], [0, NullArray.instance]);
+  assert.equal(registry.blockedClients(), 0);
+});
 
 let node: TestServer;
 before(async () => {

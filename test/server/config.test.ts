@@ -120,4 +120,10 @@ test('CONFIG GET globs and CONFIG SET errors, atomic over pairs', () => {
   assert.equal(config.set([['hz', '0'], ['maxmemory', '2mb'], ['client-output-buffer-limit', 'normal 1mb 2mb 3']]), null);
   assert.equal(config.value('hz'), '1'); // clamped, as Redis
   assert.deepEqual(changed, ['hz=1', 'maxmemory=2097152', 'client-output-buffer-limit=normal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60']);
+  assert.equal(config.set([['hz', '1000']]), null);
+  assert.equal(config.value('hz'), '500');
+  assert.equal(
+    config.set([['hz', '-1']]),
+    "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive",
+  );
 });

@@ -171,6 +171,14 @@ export class RawClient {
     return this.read(expected.length, timeoutMs);
   }
 
+  /** Waits until the bytes received end with `suffix`, then takes them all. */
+  async readUntil(suffix: string, timeoutMs = 5000): Promise<string> {
+    await this.until(() => this.received.endsWith(suffix) || this.closed, timeoutMs);
+    const all = this.received;
+    this.received = '';
+    return all;
+  }
+
   /** Waits for the server to close the connection; returns everything received before. */
   async readToClose(timeoutMs = 5000): Promise<string> {
     await this.until(() => this.closed, timeoutMs);

@@ -16,6 +16,8 @@ test('watch registry: a write to a watched key dirties its watchers only', () =>
   const a = new Watcher();
   const b = new Watcher();
   registry.watch(a, keyspace, 'k');
+  registry.watch(a, keyspace, 'k'); // WATCH k k: watched once
+  assert.equal(a.keys.length, 1);
   registry.watch(b, keyspace, 'other');
   keyspace.set('k', 'v', now);
   assert.equal(registry.isDirty(a), true);

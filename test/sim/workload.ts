@@ -72,6 +72,8 @@ export class Workload implements ClientCallbacks {
   private clock = 0;
   private probeClient: Client | null = null;
   private probeOps: KvInput[] = [];
+  /** The probe's operations never expire before the liveness phase ends. */
+  private probeDeadline = 0;
   probeDone = false;
 
   constructor(
@@ -119,8 +121,6 @@ export class Workload implements ClientCallbacks {
     ];
     this.probeDeadline = deadline;
   }
-
-  private probeDeadline = 0;
 
   private nextProbe(client: Client): void {
     const input = this.probeOps.shift();

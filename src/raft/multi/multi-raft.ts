@@ -3,8 +3,11 @@
 // Each turn: collect the Ready of every group that has one; send what may leave at once (one frame per
 // peer node); persist all groups' entries, hard states and snapshots in ONE storage write; once it is
 // durable, send the persistence-gated messages (again one frame per peer), apply committed entries, and
-// advance every group. One turn is in flight at a time; inputs that arrive meanwhile (messages, ticks,
-// proposals) are stepped into the groups at once, and the next turn picks up their Readys.
+// advance every group. Inputs that arrive while a write is in flight (messages, ticks, proposals) are
+// stepped into the groups at once, and the next turn picks up their Readys. By default one turn is in
+// flight at a time; with `turnsInFlightMax` > 1 the next turn may start (step, send, queue its write)
+// while earlier writes are still under way (etcd's asynchronous storage writes): the storage port
+// persists writes in the order issued, and turns complete (acknowledge, apply, advance) in that order.
 //
 // Idle groups are quiesced (CockroachDB style): a leader with nothing in flight and caught-up followers
 // sends a last heartbeat marked `quiesce` and stops ticking; followers that match it exactly stop too.
@@ -57,6 +60,12 @@ export interface MultiRaftOptions {
   readonly livenessIntervalTicks?: number;
   /** Ticks of silence after which a peer node is considered down. Default: the election tick (10). */
   readonly livenessTimeoutTicks?: number;
+  /**
+   * Turns whose storage write may be in flight at once. Default 1. More lets the next turn's stepping,
+   * sending and encoding overlap the disk write; the storage port must then make writes durable in
+   * the order they were issued (DiskLog does).
+   */
+  readonly turnsInFlightMax?: number;
 }
 
 export interface CreateGroupOptions {
@@ -96,7 +105,9 @@ export class MultiRaft {
   private readonly dirty = new Set<GroupId>();
   /** Outbound frames being filled this turn, by destination node. */
   private outbox = new Map<NodeId, Frame>();
-  private inFlight: Promise<void> | null = null;
+  /** Turns whose write is in flight, oldest first; each completes after the one before it. */
+  private readonly inFlight: Promise<void>[] = [];
+  private readonly turnsInFlightMax: number;
   private ticks = 0;
   /** Tick at which a frame last arrived from each peer node. */
   private readonly lastHeard = new Map<NodeId, number>();
@@ -121,6 +132,8 @@ export class MultiRaft {
     this.quiesceAfterTicks = options.quiesceAfterTicks ?? 3;
     this.livenessIntervalTicks = options.livenessIntervalTicks ?? 1;
     this.livenessTimeoutTicks = options.livenessTimeoutTicks ?? options.raft?.electionTick ?? 10;
+    this.turnsInFlightMax = options.turnsInFlightMax ?? 1;
+    assert(Number.isInteger(this.turnsInFlightMax) && this.turnsInFlightMax >= 1, 'turnsInFlightMax must be >= 1');
     assert(this.livenessIntervalTicks > 0, 'livenessIntervalTicks must be positive');
     assert(this.livenessTimeoutTicks > this.livenessIntervalTicks, 'livenessTimeoutTicks must exceed the interval');
   }
@@ -365,13 +378,19 @@ export class MultiRaft {
     return false;
   }
 
+  /** Turns whose storage write is still in flight. */
+  get turnsInFlight(): number {
+    return this.inFlight.length;
+  }
+
   /**
    * Run one turn. Returns undefined when it completed synchronously (the storage port wrote
-   * synchronously), or a promise that settles when the turn's write is durable and the turn is done.
-   * Calling turn() while a turn is in flight returns that turn's promise.
+   * synchronously and no earlier turn is in flight), or a promise that settles when the turn's write
+   * is durable and the turn is done. With `turnsInFlightMax` turns in flight, starts nothing and
+   * returns the oldest one's promise.
    */
   turn(): Promise<void> | undefined {
-    if (this.inFlight !== null) return this.inFlight;
+    if (this.inFlight.length >= this.turnsInFlightMax) return this.inFlight[0];
     this.stats.turns++;
     const readies: [Group, Ready][] = [];
     for (const id of this.dirty) {
@@ -386,25 +405,28 @@ export class MultiRaft {
     let mustSync = false;
     for (const [g, rd] of readies) {
       if (rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState === undefined) continue;
-      writes.push({
-        groupId: g.id,
-        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
-        ...(rd.entries.length === 0 ? {} : { entries: rd.entries }),
-        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
-      });
+      const w: { -readonly [K in keyof GroupWrite]: GroupWrite[K] } = { groupId: g.id };
+      if (rd.snapshot !== undefined) w.snapshot = rd.snapshot;
+      if (rd.entries.length > 0) w.entries = rd.entries;
+      if (rd.hardState !== undefined) w.hardState = rd.hardState;
+      writes.push(w);
       mustSync ||= rd.mustSync;
     }
     const written = writes.length === 0 ? undefined : this.options.storage.write(writes, mustSync);
     if (writes.length > 0) this.stats.writes++;
-    if (written === undefined) {
+    const before = this.inFlight[this.inFlight.length - 1];
+    if (written === undefined && before === undefined) {
       this.afterPersist(readies);
       return undefined;
     }
-    this.inFlight = written.then(() => {
-      this.inFlight = null;
+    // Complete in order: after this turn's write AND every earlier turn (their acks, applies, advances).
+    const ready = before === undefined ? written! : written === undefined ? before : Promise.all([before, written]);
+    const done = ready.then(() => {
+      this.inFlight.shift();
       this.afterPersist(readies);
     });
-    return this.inFlight;
+    this.inFlight.push(done);
+    return done;
   }
 
   /** Run turns until idle (only with a synchronous storage port). Bounded. */
