@@ -316,6 +316,18 @@ const sub = (
   run: ServerHandler,
 ) => subcommand(name, arity, flags, cats, summary, since, 'connection', run);
 
+/** CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked and is now answered. */
+const clientUnblock: ServerHandler = (ctx, argv) => {
+  if (argv.length > 4) return SYNTAX_ERROR;
+  const id = parseInteger(argv[2]!);
+  if (id === null) return NOT_INTEGER_ERROR;
+  const reason = argv.length === 4 ? argv[3]!.toLowerCase() : 'timeout';
+  if (reason !== 'timeout' && reason !== 'error') {
+    return new ErrorReply('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  }
+  return ctx.blocking?.unblock(id, reason === 'error') === true ? 1 : 0;
+};
+
 const clientSubcommands = [
   sub('id', 2, plain, slowCats, 'Returns the client ID for the current connection', '5.0.0', (ctx) => ctx.session.id),
   sub('getname', 2, plain, slowCats, 'Get the current connection name', '2.6.9', (ctx) => ctx.session.name || null),
@@ -333,6 +345,7 @@ const clientSubcommands = [
   ),
   withTips(sub('list', -2, admin, adminCats, 'Get the list of client connections', '2.4.0', clientList), 'nondeterministic_output'),
   sub('kill', -3, admin, adminCats, 'Kill the connection of a client', '2.4.0', clientKill),
+  sub('unblock', -3, admin, ['admin', 'slow', 'dangerous', 'connection'], 'Unblock a client blocked in a blocking command from a different connection', '5.0.0', clientUnblock),
   sub('no-evict', 3, admin, adminCats, 'Set client eviction mode for the current connection', '7.0.0', onOffSwitch),
   sub('no-touch', 3, plain, slowCats, 'Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.', '7.2.0', onOffSwitch),
   sub('tracking', -3, plain, slowCats, 'Enable or disable server assisted client side caching support', '6.0.0', () =>

@@ -93,7 +93,7 @@ function clientsSection(ctx: ServerContext): Lines {
     ['maxclients', ctx.server.config.value('maxclients') ?? '10000'],
     ['client_recent_max_input_buffer', 0],
     ['client_recent_max_output_buffer', 0],
-    ['blocked_clients', 0],
+    ['blocked_clients', ctx.blocking?.blockedClients() ?? 0],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
   ];
@@ -158,8 +158,8 @@ function statsSection(ctx: ServerContext): Lines {
     ['evicted_keys', stats.evictedKeys],
     ['keyspace_hits', stats.keyspaceHits],
     ['keyspace_misses', stats.keyspaceMisses],
-    ['pubsub_channels', 0],
-    ['pubsub_patterns', 0],
+    ['pubsub_channels', ctx.pubsub?.channels('channel', null).length ?? 0],
+    ['pubsub_patterns', ctx.pubsub?.patternCount() ?? 0],
     ['total_error_replies', stats.totalErrorReplies],
   ];
 }

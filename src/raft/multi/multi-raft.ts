@@ -114,6 +114,8 @@ export class MultiRaft {
   /** Tick at which a frame was last sent to each peer node. */
   private readonly lastSent = new Map<NodeId, number>();
   private readonly down = new Set<NodeId>();
+  /** Set when some group's membership may have changed: the peer scan of the next tick runs then only. */
+  private peersChanged = true;
   readonly stats: MultiRaftStats = {
     turns: 0,
     framesSent: 0,
@@ -152,6 +154,7 @@ export class MultiRaft {
     if (o.bootstrapPeers !== undefined) raw.bootstrap(o.bootstrapPeers);
     this.groups.set(groupId, new Group(groupId, raw));
     this.dirty.add(groupId);
+    this.peersChanged = true;
   }
 
   /** Stop hosting a group (after it removed this replica). Its storage is the caller's to delete. */
@@ -339,10 +342,14 @@ export class MultiRaft {
 
   /** Peers silent for the liveness timeout are down: wake the quiesced groups they were leading. */
   private detectDownPeers(): void {
-    for (const g of this.groups.values()) {
-      for (const id of g.raw.raft.trk.progress.keys()) {
-        if (id === this.nodeId || this.lastHeard.has(id)) continue;
-        this.lastHeard.set(id, this.ticks); // a newly seen peer gets a full timeout of grace
+    if (this.peersChanged) {
+      // Groups x replicas: scanned only after a membership change, not on every tick.
+      this.peersChanged = false;
+      for (const g of this.groups.values()) {
+        for (const id of g.raw.raft.trk.progress.keys()) {
+          if (id === this.nodeId || this.lastHeard.has(id)) continue;
+          this.lastHeard.set(id, this.ticks); // a newly seen peer gets a full timeout of grace
+        }
       }
     }
     for (const [peer, heard] of this.lastHeard) {
@@ -446,7 +453,10 @@ export class MultiRaft {
     const applier = this.options.applier;
     for (const [g, rd] of readies) {
       if (rd.softState !== undefined) applier.softStateChanged?.(g.id, rd.softState, g.raw.raft.term);
-      if (rd.snapshot !== undefined) applier.applySnapshot?.(g.id, rd.snapshot);
+      if (rd.snapshot !== undefined) {
+        applier.applySnapshot?.(g.id, rd.snapshot);
+        this.peersChanged = true; // the snapshot carried a configuration
+      }
       this.applyEntries(g, rd.committedEntries);
       if (rd.readStates.length > 0) applier.readStates?.(g.id, rd.readStates);
       g.raw.advance(rd);
@@ -462,6 +472,7 @@ export class MultiRaft {
       if (e.type !== EntryType.ConfChange) continue;
       if (i > start) applier.apply(g.id, entries.slice(start, i));
       const cs = g.raw.applyConfChange(decodeConfChange(e.data));
+      this.peersChanged = true;
       applier.confChanged?.(g.id, e, cs);
       start = i + 1;
     }
