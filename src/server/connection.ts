@@ -22,7 +22,6 @@ import type { Stats } from './stats.js';
 export const OUTPUT_PAUSE_BYTES = 256 * 1024;
 /** Replies waiting behind an asynchronous one; past this, requests wait in the input buffer. */
 const PENDING_REPLIES_MAX = 1024;
-const EXPERIMENT_BUFFER = process.env.A1_BUF === '1';
 
 /** What a connection needs from the server. */
 export interface ConnectionHost {
@@ -276,8 +275,7 @@ export class Connection implements Session, DispatchClient, Subscriber {
       const socket = this.socket;
       let bytes = 0;
       if (parts.length === 1) {
-        if (EXPERIMENT_BUFFER) socket.write(Buffer.from(parts[0]!, 'latin1'));
-        else socket.write(parts[0]!, 'latin1');
+        socket.write(parts[0]!, 'latin1');
         bytes = parts[0]!.length;
       } else {
         socket.cork();
