@@ -1,16 +1,20 @@
 // Raft over real processes, disks and loopback TCP: 3 processes, each hosting 1 or 64 Raft groups (all
 // with members 1, 2, 3; node 1 leads them all), DiskLog for storage and TcpTransport between them. Node
 // 1 proposes 100-byte entries and measures committed entries/s (closed loop, a fixed window of proposals
-// in flight) and commit latency, proposal to apply on the leader (open loop at half that rate).
+// in flight) and commit latency, proposal to apply on the leader (open loop at half the median maximum).
+// Each configuration runs `--runs` times (median reported), and the CPU time of all three processes
+// during the measured window is divided by the entries committed: CPU per entry is the figure that
+// stays meaningful on a shared, loaded machine.
 //
-//   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--only 64:no]
+//   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--runs 3] [--only 64:no] [--turns 2]
 //
 // Each process runs the Multi-Raft host (src/raft/multi) with DiskLog as its storage port (one LevelDB
 // batch per turn for all groups) and TcpTransport as its transport port (one frame per peer per turn).
+// `--turns` is the host's turnsInFlightMax: 2 lets the next turn step and send while a write is in flight.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +33,12 @@ const OUTSTANDING_MAX = 200_000;
 interface RunResult {
   mode: 'closed' | 'open';
   entriesPerSec: number;
+  committed: number;
   p50Ms: number;
   p99Ms: number;
   dropped: number;
+  /** CPU time (user + system) of this process during the measured window. */
+  cpuMicros: number;
 }
 
 // ---------------------------------------------------------------- a node (child process)
@@ -54,6 +61,7 @@ class Host {
     log: DiskLog,
     readonly transport: TcpTransport,
     private readonly groupCount: number,
+    private readonly turnsInFlightMax: number,
   ) {
     let seed = id * 7919;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -64,6 +72,7 @@ class Host {
       transport,
       applier: { apply: (_g, entries) => this.apply(entries) },
       raft: { maxSizePerMsg: 1 << 20, maxInflightMsgs: 256 },
+      turnsInFlightMax,
     });
     for (let g = 1; g <= groupCount; g++) {
       this.multi.createGroup(g, { storage: log.group(g), bootstrapPeers: MEMBERS });
@@ -101,14 +110,26 @@ class Host {
     });
   }
 
-  /** Runs the host's turns until it is idle; inputs arriving meanwhile are picked up by the next turn. */
+  /**
+   * Runs the host's turns until it is idle; inputs arriving meanwhile are picked up by the next turn.
+   * While the pipeline has room, a turn whose write is in flight does not stop the loop: it yields to
+   * the event loop (frames, proposals) and starts the next turn; when full, it waits for the oldest.
+   */
   private async drive(): Promise<void> {
     if (this.driving) return;
     this.driving = true;
-    for (let turns = 0; this.multi.hasWork() && turns < 1_000_000; turns++) {
-      const pending = this.multi.turn();
-      if (pending) await pending;
+    for (let turns = 0; turns < 1_000_000; turns++) {
       this.refill();
+      if (!this.multi.hasWork()) break;
+      const starts = this.multi.turnsInFlight < this.turnsInFlightMax;
+      const pending = this.multi.turn();
+      if (pending === undefined) continue;
+      if (starts) {
+        void pending.then(() => this.schedule()); // its completion may produce more work
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else {
+        await pending;
+      }
     }
     this.driving = false;
   }
@@ -151,7 +172,7 @@ class Host {
     for (let n = this.window - this.proposedAt.size; n > 0; n--) this.propose();
   }
 
-  async measure(mode: 'closed' | 'open', seconds: number, amount: number): Promise<RunResult> {
+  async measure(mode: 'closed' | 'open', seconds: number, amount: number, onStart: () => void): Promise<RunResult> {
     const warmupMs = 500;
     this.proposedAt.clear();
     let timer: NodeJS.Timeout | null = null;
@@ -171,16 +192,21 @@ class Host {
     this.latencies = [];
     this.committed = 0;
     this.dropped = 0;
+    onStart();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const latencies = this.latencies.slice().sort((a, b) => a - b);
     const result: RunResult = {
       mode,
       entriesPerSec: this.committed / elapsed,
+      committed: this.committed,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       dropped: this.dropped,
+      cpuMicros: cpu.user + cpu.system,
     };
     this.window = 0;
     if (timer) clearInterval(timer);
@@ -195,11 +221,12 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: string): Promise<void> {
+async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: string, turns: number): Promise<void> {
   const { log } = await DiskLog.open(dir, { fsync });
   let host: Host | null = null;
   const transport = await TcpTransport.listen({ onFrame: (frame) => host?.receive(frame) });
-  host = new Host(id, log, transport, groups);
+  host = new Host(id, log, transport, groups, turns);
+  let cpuMark = process.cpuUsage();
   const ticker = setInterval(() => host!.tick(), TICK_MS);
   host.schedule(); // persist and apply the bootstrap entries
   process.stdout.write(`port ${transport.port}\n`);
@@ -216,9 +243,14 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
       for (let i = 0; i < 100 && !host.leadsAll(); i++) await sleep(50);
       process.stdout.write(host.leadsAll() ? 'leading\n' : 'not-leading\n');
     } else if (cmd === 'run') {
-      const result = await host.measure(args[0] as 'closed' | 'open', Number(args[1]), Number(args[2]));
-      const stats = { turns: host.multi.stats.turns, batches: log.stats.batches, frames: transport.stats.framesSent, bytes: transport.stats.bytesSent, msgs: host.multi.stats.messagesSent, writes: host.multi.stats.writes };
-      process.stdout.write(`result ${JSON.stringify({ ...result, ...stats })}\n`);
+      const mode = args[0] as 'closed' | 'open';
+      const result = await host.measure(mode, Number(args[1]), Number(args[2]), () => process.stdout.write('mark\n'));
+      process.stdout.write(`result ${JSON.stringify(result)}\n`);
+    } else if (cmd === 'cpu-start') {
+      cpuMark = process.cpuUsage(); // a follower's share of the leader's measured window
+    } else if (cmd === 'cpu-stop') {
+      const cpu = process.cpuUsage(cpuMark);
+      process.stdout.write(`cpu ${cpu.user + cpu.system}\n`);
     } else if (cmd === 'quit') {
       break;
     }
@@ -255,11 +287,33 @@ class Child {
   }
 }
 
-async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promise<RunResult[]> {
+interface CellResult {
+  readonly closed: RunResult[];
+  readonly open: RunResult[];
+}
+
+/** One measured run: the leader's result, with CPU summed over all three processes per committed entry. */
+async function measuredRun(children: Child[], line: string): Promise<RunResult & { cpuPerEntryMicros: number }> {
+  const [leader, ...followers] = children as [Child, ...Child[]];
+  leader.send(line);
+  const mark = await leader.next();
+  if (mark !== 'mark') throw new Error(`unexpected line from the leader: ${mark}`);
+  for (const f of followers) f.send('cpu-start');
+  const result = JSON.parse((await leader.next()).slice('result '.length)) as RunResult;
+  let cpu = result.cpuMicros;
+  for (const f of followers) {
+    f.send('cpu-stop');
+    cpu += Number((await f.next()).split(' ')[1]);
+  }
+  return { ...result, cpuPerEntryMicros: cpu / Math.max(1, result.committed) };
+}
+
+async function cell(groups: number, fsync: FsyncPolicy, seconds: number, runs: number, turns: number): Promise<CellResult> {
   const root = mkdtempSync(join(tmpdir(), 'slotraft-cluster-'));
   const script = fileURLToPath(import.meta.url);
   const children = MEMBERS.map((id) => {
     const args = ['--node', `${id}`, '--groups', `${groups}`, '--fsync', fsync, '--dir', join(root, `n${id}`)];
+    args.push('--turns', `${turns}`);
     return new Child(spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: 'pipe' }));
   });
   try {
@@ -269,13 +323,12 @@ async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promis
     leader.send('campaign');
     const status = await leader.next();
     if (status !== 'leading') throw new Error(`node 1 did not become leader of every group (${status})`);
-    leader.send(`run closed ${seconds} ${groups === 1 ? 4096 : 8192}`);
-    const closedLine = await leader.next();
-    if (process.env.RAFT_BENCH_DEBUG) console.error(closedLine);
-    const closed = JSON.parse(closedLine.slice("result ".length)) as RunResult;
-    leader.send(`run open ${seconds} ${Math.max(1000, Math.floor(closed.entriesPerSec / 2))}`);
-    const open = JSON.parse((await leader.next()).slice('result '.length)) as RunResult;
-    return [closed, open];
+    const closed: RunResult[] = [];
+    for (let i = 0; i < runs; i++) closed.push(await measuredRun(children, `run closed ${seconds} ${groups === 1 ? 4096 : 8192}`));
+    const half = Math.max(1000, Math.floor(median(closed.map((r) => r.entriesPerSec)) / 2));
+    const open: RunResult[] = [];
+    for (let i = 0; i < runs; i++) open.push(await measuredRun(children, `run open ${seconds} ${half}`));
+    return { closed, open };
   } finally {
     for (const c of children) c.send('quit');
     await sleep(300);
@@ -284,27 +337,47 @@ async function cell(groups: number, fsync: FsyncPolicy, seconds: number): Promis
   }
 }
 
+function median(xs: readonly number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 async function main(): Promise<void> {
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
+  const turns = Number(arg('--turns') ?? 2);
   const node = arg('--node');
-  if (node) return runNode(Number(node), Number(arg('--groups')), arg('--fsync') as FsyncPolicy, arg('--dir')!);
+  if (node) {
+    return runNode(Number(node), Number(arg('--groups')), arg('--fsync') as FsyncPolicy, arg('--dir')!, turns);
+  }
 
   const seconds = Number(arg('--seconds') ?? 3);
+  const runs = Number(arg('--runs') ?? 3);
   const only = arg('--only');
-  console.log(`3 processes over loopback TCP, ${ENTRY_BYTES}-byte entries, ${seconds} s per run\n`);
-  console.log('| groups | fsync | load | committed entries/s | commit p50 ms | commit p99 ms | dropped |');
-  console.log('|---|---|---|---|---|---|---|');
+  const cpus = availableParallelism();
+  console.log(
+    `3 processes over loopback TCP on ${cpus} CPUs, ${ENTRY_BYTES}-byte entries, ${seconds} s per run, median of ` +
+      `${runs} runs, turnsInFlightMax ${turns}. CPU/entry = user+system CPU of all 3 processes / committed entries.\n`,
+  );
+  console.log('| groups | fsync | load | committed entries/s (min-max) | commit p50 ms | commit p99 ms | CPU µs/entry | load avg |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   for (const fsync of ['no', 'always'] as const) {
     for (const groups of [1, 64]) {
       if (only && only !== `${groups}:${fsync}`) continue;
-      for (const r of await cell(groups, fsync, seconds)) {
-        const load = r.mode === 'closed' ? 'max (closed loop)' : 'half (open loop)';
+      const loadAvg = loadavg()[0]!.toFixed(1);
+      const result = await cell(groups, fsync, seconds, runs, turns);
+      for (const rs of [result.closed, result.open]) {
+        const rates = rs.map((r) => r.entriesPerSec);
+        const cpu = rs.map((r) => (r as RunResult & { cpuPerEntryMicros: number }).cpuPerEntryMicros);
+        const load = rs[0]!.mode === 'closed' ? 'max (closed loop)' : 'half (open loop)';
+        const dropped = rs.reduce((n, r) => n + r.dropped, 0);
         console.log(
-          `| ${groups} | ${fsync} | ${load} | ${Math.round(r.entriesPerSec).toLocaleString('en-US')} | ` +
-            `${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.dropped} |`,
+          `| ${groups} | ${fsync} | ${load} | ${fmt(median(rates))} (${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))})` +
+            `${dropped > 0 ? ` ${dropped} dropped` : ''} | ${median(rs.map((r) => r.p50Ms)).toFixed(2)} | ` +
+            `${median(rs.map((r) => r.p99Ms)).toFixed(2)} | ${median(cpu).toFixed(1)} | ${loadAvg} |`,
         );
       }
     }

@@ -352,15 +352,18 @@ export function findShard(s: MetaState, groupId: GroupId): MetaShard | undefined
 
 /** The slots a shard owns, as maximal ascending ranges. */
 export function slotRangesOf(s: MetaState, groupId: GroupId): SlotRange[] {
-  const ranges: SlotRange[] = [];
-  let start = -1;
-  for (let slot = 0; slot <= SLOT_COUNT; slot++) {
-    const owned = slot < SLOT_COUNT && s.slotOwner[slot] === groupId;
-    if (owned && start === -1) start = slot;
-    if (!owned && start !== -1) {
-      ranges.push({ start, end: slot - 1 });
-      start = -1;
-    }
+  return slotRangesByShard(s).get(groupId) ?? [];
+}
+
+/** Every shard's slots as maximal ascending ranges, in one pass over the slot map. */
+export function slotRangesByShard(s: MetaState): Map<GroupId, SlotRange[]> {
+  const ranges = new Map<GroupId, SlotRange[]>(s.shards.map((sh) => [sh.groupId, []]));
+  let start = 0;
+  for (let slot = 1; slot <= SLOT_COUNT; slot++) {
+    const owner = s.slotOwner[start]!;
+    if (slot < SLOT_COUNT && s.slotOwner[slot] === owner) continue;
+    if (owner !== 0) ranges.get(owner)?.push({ start, end: slot - 1 });
+    start = slot;
   }
   return ranges;
 }
@@ -392,7 +395,13 @@ export function checkMetaState(s: MetaState): string | undefined {
     shardIds.add(sh.id);
     lastGroupId = sh.groupId;
   }
-  for (const owner of s.slotOwner) if (owner !== 0 && !findShard(s, owner)) return `slot owned by unknown shard ${owner}`;
+  const groupIds = new Set(s.shards.map((sh) => sh.groupId));
+  let checked = 0; // the map is mostly long runs: look each run's owner up once
+  for (const owner of s.slotOwner) {
+    if (owner === checked || owner === 0) continue;
+    if (!groupIds.has(owner)) return `slot owned by unknown shard ${owner}`;
+    checked = owner;
+  }
   let lastMigration = 0;
   const migrating = new Set<number>();
   for (const m of s.migrations) {
@@ -599,13 +608,14 @@ export function encodeMetaState(s: MetaState): Buffer {
     w.u8(n.draining ? 1 : 0);
   }
   w.varint(s.shards.length);
+  const ranges = slotRangesByShard(s);
   for (const sh of s.shards) {
     w.varint(sh.groupId);
     writeString(w, sh.id);
     w.varint(sh.confIndex);
     writeIds(w, sh.voters);
     writeIds(w, sh.learners);
-    writeRanges(w, slotRangesOf(s, sh.groupId));
+    writeRanges(w, ranges.get(sh.groupId)!);
   }
   w.varint(s.migrations.length);
   for (const m of s.migrations) w.varint(m.id).varint(m.slot).varint(m.fromGroupId).varint(m.toGroupId);

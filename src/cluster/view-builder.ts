@@ -7,7 +7,7 @@
 // metadata's config epoch, which is also cluster_current_epoch.
 
 import type { GroupId, NodeId } from '../raft/types.js';
-import { nodeByRaftId, slotRangesOf, type MetaState } from './meta.js';
+import { nodeByRaftId, slotRangesByShard, type MetaState } from './meta.js';
 import {
   ClusterView,
   type ClusterNodeInput,
@@ -66,6 +66,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     return peer === undefined ? node : { ...node, ...definedOnly(peer) };
   });
 
+  const slotRanges = slotRangesByShard(meta);
   const shards: ClusterShard[] = meta.shards.map((s) => {
     const status = input.shards.get(s.groupId);
     // A leader the metadata does not know yet (it lags behind the group) is shown as no leader.
@@ -91,7 +92,7 @@ export function buildClusterView(input: ViewInput): ClusterView {
     }
     return {
       id: s.id,
-      slots: slotRangesOf(meta, s.groupId),
+      slots: slotRanges.get(s.groupId)!,
       leaderId: leaderRaftId === null ? null : idOf(leaderRaftId)!,
       ...(status?.leaderOffset === undefined ? {} : { leaderReplicationOffset: status.leaderOffset }),
       replicas,

@@ -19,7 +19,7 @@ import { CodecError } from '../../src/raft/codec.js';
 import { Prng } from '../sim/prng.js';
 
 const hex = (c: string) => c.repeat(40);
-const addNode = (id: string, port: number): MetaCommand => ({
+const addNode = (id: string, port: number): Extract<MetaCommand, { type: 'AddNode' }> => ({
   type: 'AddNode',
   id,
   ip: '127.0.0.1',

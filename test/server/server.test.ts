@@ -168,6 +168,24 @@ test('a client that never reads: the server stops reading from it and keeps serv
   other.close();
 });
 
+test('client-output-buffer-limit: a client over the soft limit for too long is closed', async () => {
+  const limited = await startServer(['--client-output-buffer-limit', 'normal 0 256kb 0', '--hz', '50']);
+  try {
+    const slow = await RawClient.connect(limited.port);
+    slow.socket.pause();
+    slow.send('t.big', String(4 * 1024 * 1024));
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && [...limited.server.clients()].length > 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal([...limited.server.clients()].length, 0);
+    assert.ok(limited.logs.some((line) => line.includes('"limit":"soft"')));
+    slow.close();
+  } finally {
+    await limited.close();
+  }
+});
+
 test('client-output-buffer-limit: a client over the hard limit is closed', async () => {
   const limited = await startServer(['--client-output-buffer-limit', 'normal 1mb 0 0']);
   try {
