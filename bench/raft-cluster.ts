@@ -7,6 +7,7 @@
 // stays meaningful on a shared, loaded machine.
 //
 //   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--runs 3] [--only 64:no] [--turns 2]
+//                                                   [--open-rate N]   (open-loop entries/s; default half)
 //
 // Each process runs the Multi-Raft host (src/raft/multi) with DiskLog as its storage port (one LevelDB
 // batch per turn for all groups) and TcpTransport as its transport port (one frame per peer per turn).
@@ -308,7 +309,17 @@ async function measuredRun(children: Child[], line: string): Promise<RunResult &
   return { ...result, cpuPerEntryMicros: cpu / Math.max(1, result.committed) };
 }
 
-async function cell(groups: number, fsync: FsyncPolicy, seconds: number, runs: number, turns: number): Promise<CellResult> {
+interface CellOptions {
+  readonly seconds: number;
+  readonly runs: number;
+  /** The host's turnsInFlightMax. */
+  readonly turns: number;
+  /** Open-loop rate (entries/s) without the closed-loop runs; default half the median closed-loop rate. */
+  readonly openRate?: number;
+}
+
+async function cell(groups: number, fsync: FsyncPolicy, o: CellOptions): Promise<CellResult> {
+  const { seconds, runs, turns } = o;
   const root = mkdtempSync(join(tmpdir(), 'slotraft-cluster-'));
   const script = fileURLToPath(import.meta.url);
   const children = MEMBERS.map((id) => {
@@ -324,8 +335,11 @@ async function cell(groups: number, fsync: FsyncPolicy, seconds: number, runs: n
     const status = await leader.next();
     if (status !== 'leading') throw new Error(`node 1 did not become leader of every group (${status})`);
     const closed: RunResult[] = [];
-    for (let i = 0; i < runs; i++) closed.push(await measuredRun(children, `run closed ${seconds} ${groups === 1 ? 4096 : 8192}`));
-    const half = Math.max(1000, Math.floor(median(closed.map((r) => r.entriesPerSec)) / 2));
+    const window = groups === 1 ? 4096 : 8192;
+    if (o.openRate === undefined) {
+      for (let i = 0; i < runs; i++) closed.push(await measuredRun(children, `run closed ${seconds} ${window}`));
+    }
+    const half = o.openRate ?? Math.max(1000, Math.floor(median(closed.map((r) => r.entriesPerSec)) / 2));
     const open: RunResult[] = [];
     for (let i = 0; i < runs; i++) open.push(await measuredRun(children, `run open ${seconds} ${half}`));
     return { closed, open };
@@ -368,8 +382,10 @@ async function main(): Promise<void> {
     for (const groups of [1, 64]) {
       if (only && only !== `${groups}:${fsync}`) continue;
       const loadAvg = loadavg()[0]!.toFixed(1);
-      const result = await cell(groups, fsync, seconds, runs, turns);
+      const openRate = arg('--open-rate') === undefined ? undefined : Number(arg('--open-rate'));
+      const result = await cell(groups, fsync, { seconds, runs, turns, ...(openRate === undefined ? {} : { openRate }) });
       for (const rs of [result.closed, result.open]) {
+        if (rs.length === 0) continue;
         const rates = rs.map((r) => r.entriesPerSec);
         const cpu = rs.map((r) => (r as RunResult & { cpuPerEntryMicros: number }).cpuPerEntryMicros);
         const load = rs[0]!.mode === 'closed' ? 'max (closed loop)' : 'half (open loop)';

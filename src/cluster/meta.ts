@@ -8,7 +8,7 @@
 // start with a version byte; a snapshot is checked against the state's invariants when decoded.
 
 import { ByteReader, ByteWriter, CodecError } from '../raft/codec.js';
-import type { GroupId, NodeId } from '../raft/types.js';
+import type { ConfState, GroupId, NodeId } from '../raft/types.js';
 import { SLOT_COUNT, isSlotNumber } from './slot.js';
 import type { SlotRange } from './view.js';
 
@@ -132,6 +132,17 @@ export type MetaCommand =
   | { readonly type: 'CompleteMigration'; readonly migrationId: number }
   | { readonly type: 'AbortMigration'; readonly migrationId: number }
   | { readonly type: 'SetConfig'; readonly replicas: number };
+
+/**
+ * The SetShardMembers a shard's leader proposes after applying a membership change at `confIndex` of its
+ * log. In a joint configuration both voter sets count (each holds the data and votes); a learner that will
+ * become a voter on leaving the joint state is still a learner.
+ */
+export function shardMembersCommand(groupId: GroupId, confIndex: number, cs: ConfState): MetaCommand {
+  const voters = [...new Set([...cs.voters, ...cs.votersOutgoing])].sort((a, b) => a - b);
+  const learners = [...new Set([...cs.learners, ...cs.learnersNext])].filter((n) => !voters.includes(n)).sort((a, b) => a - b);
+  return { type: 'SetShardMembers', groupId, confIndex, voters, learners };
+}
 
 /** What an accepted command produced, for the proposer. */
 export type MetaResult =

@@ -178,19 +178,38 @@ export function planMembership(
   const steps: PlacementStep[] = [];
   for (const s of [...shards].sort((a, b) => a.groupId - b.groupId)) {
     const want = target.get(s.groupId)!;
-    const adds = want.filter((n) => !s.voters.includes(n));
+    const groupId = s.groupId;
+    // Learners already catching up are used first; then by id.
+    const adds = want
+      .filter((n) => !s.voters.includes(n))
+      .sort((a, b) => Number(s.learners.includes(b)) - Number(s.learners.includes(a)) || a - b);
     // Members on nodes that are leaving go first; then by id.
     const removes = s.voters
       .filter((n) => !want.includes(n))
       .sort((a, b) => Number(allowed.has(a)) - Number(allowed.has(b)) || a - b);
-    const groupId = s.groupId;
     for (const n of s.learners) if (!adds.includes(n)) steps.push({ kind: 'remove-learner', groupId, nodeId: n });
-    adds.forEach((add, i) => {
-      if (!s.learners.includes(add)) steps.push({ kind: 'add-learner', groupId, nodeId: add });
-      const remove = removes[i];
-      steps.push(remove === undefined ? { kind: 'promote', groupId, nodeId: add } : { kind: 'replace', groupId, add, remove });
+    const learn = (n: NodeId) => {
+      if (!s.learners.includes(n)) steps.push({ kind: 'add-learner', groupId, nodeId: n });
+    };
+    // Grow first, so that the swaps below happen in the larger group.
+    const swaps = Math.min(adds.length, removes.length);
+    let voters = s.voters.length;
+    for (const add of adds.slice(swaps)) {
+      learn(add);
+      steps.push({ kind: 'promote', groupId, nodeId: add });
+      voters++;
+    }
+    adds.slice(0, swaps).forEach((add, i) => {
+      const remove = removes[i]!;
+      learn(add);
+      if (voters >= 3) {
+        steps.push({ kind: 'replace', groupId, add, remove });
+      } else {
+        // A swap in a one- or two-voter shard would keep no majority of the old voters: grow, then shrink.
+        steps.push({ kind: 'promote', groupId, nodeId: add }, { kind: 'remove', groupId, nodeId: remove });
+      }
     });
-    for (const remove of removes.slice(adds.length)) steps.push({ kind: 'remove', groupId, nodeId: remove });
+    for (const remove of removes.slice(swaps)) steps.push({ kind: 'remove', groupId, nodeId: remove });
   }
   return steps;
 }
@@ -303,8 +322,8 @@ interface ChainLink {
 }
 
 /**
- * Breadth-first from the busiest nodes: a shortest chain of leaderships ending at a node that leads at
- * least two fewer shards than the chain's start, or null when none exists.
+ * Breadth-first from the busiest nodes: a chain of leaderships from a node to the least busy node it
+ * reaches, if that one leads at least two fewer shards (the nearest among equals), or null when none.
  */
 function findShiftChain(
   shards: readonly ShardMembership[],
@@ -317,6 +336,7 @@ function findShiftChain(
   for (const source of sources) {
     const via = new Map<NodeId, ChainLink | null>([[source, null]]);
     const queue: NodeId[] = [source];
+    let best: NodeId | null = null;
     for (let head = 0; head < queue.length; head++) {
       const at = queue[head]!;
       for (const s of shards) {
@@ -324,15 +344,15 @@ function findShiftChain(
         for (const next of s.voters) {
           if (!allowed.has(next) || via.has(next)) continue;
           via.set(next, { groupId: s.groupId, from: at, to: next });
-          if (count.get(next)! <= count.get(source)! - 2) {
-            const chain: ChainLink[] = [];
-            for (let link = via.get(next); link; link = via.get(link.from)) chain.unshift(link);
-            return chain;
-          }
           queue.push(next);
+          if (count.get(next)! <= count.get(source)! - 2 && (best === null || count.get(next)! < count.get(best)!)) best = next;
         }
       }
     }
+    if (best === null) continue;
+    const chain: ChainLink[] = [];
+    for (let link = via.get(best); link; link = via.get(link.from)) chain.unshift(link);
+    return chain;
   }
   return null;
 }

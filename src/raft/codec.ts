@@ -4,7 +4,9 @@
 //
 // Decoding never trusts a length: every count and length is checked against the bytes that remain, and
 // malformed input throws a CodecError naming what was being decoded. Decoded byte fields are copies, so a
-// decoded value never pins a large network frame or shares memory with a reused buffer.
+// decoded value never pins a large network frame or shares memory with a reused buffer; a caller that
+// owns its input outright (e.g. one private copy of a transport frame) may ask for views instead, which
+// saves an allocation per field.
 
 import { EntryType, MessageType } from './types.js';
 import type { ConfState, Entry, HardState, Message, Snapshot, SnapshotMetadata } from './types.js';
@@ -142,6 +144,8 @@ export class ByteReader {
   constructor(
     private readonly buf: Uint8Array,
     private readonly what: string,
+    /** Return byte fields as views of `buf` (which the caller must never modify) instead of copies. */
+    private readonly views = false,
   ) {}
 
   get remaining(): number {
@@ -177,7 +181,17 @@ export class ByteReader {
     return n;
   }
 
-  varint(field = 'varint'): number {
+  /** `suffix` is appended to `field` in error messages (built only on failure: this is the hot path). */
+  varint(field = 'varint', suffix = ''): number {
+    const pos = this.pos;
+    if (pos < this.buf.length && this.buf[pos]! < 0x80) {
+      this.pos = pos + 1; // one-byte varints: most counts, lengths, types, small terms
+      return this.buf[pos]!;
+    }
+    return this.varintSlow(suffix === '' ? field : field + suffix);
+  }
+
+  private varintSlow(field: string): number {
     let n = 0;
     let scale = 1;
     for (let i = 0; i < MAX_VARINT_BYTES; i++) {
@@ -199,22 +213,22 @@ export class ByteReader {
     return b === 1;
   }
 
-  /** `n` raw bytes, copied. */
+  /** `n` raw bytes, copied (or a view, if the reader was made with `views`). */
   raw(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); // a copy (Buffer#slice is a view)
+    const view = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    return out;
+    return this.views ? view : Buffer.from(view); // Buffer.from(Uint8Array) copies
   }
 
   /** Length-prefixed bytes, copied. */
   bytes(field: string): Uint8Array {
-    return this.raw(this.varint(`${field} length`), field);
+    return this.raw(this.varint(field, ' length'), field);
   }
 
   /** A count of items that each take at least `minItemBytes`, so a bogus count cannot allocate. */
   count(field: string, minItemBytes: number): number {
-    const n = this.varint(`${field} count`);
+    const n = this.varint(field, ' count');
     if (n * minItemBytes > this.remaining) this.fail(`${field} count ${n} runs past the end`);
     return n;
   }

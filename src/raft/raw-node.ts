@@ -210,10 +210,13 @@ export class RawNode {
   }
 
   hasReady(): boolean {
+    // Compares fields in place: the host asks this of every busy group several times per turn.
     const r = this.raft;
-    if (!softStateEqual(r.softState(), this.prevSoftState)) return true;
-    const hs = r.hardState();
-    if (!hardStateEqual(hs, EMPTY_HARD_STATE) && !hardStateEqual(hs, this.prevHardState)) return true;
+    if (r.lead !== this.prevSoftState.lead || r.role !== this.prevSoftState.role) return true;
+    const prev = this.prevHardState;
+    const commit = r.raftLog.committed;
+    const hsEmpty = r.term === 0 && r.vote === NONE && commit === 0;
+    if (!hsEmpty && (r.term !== prev.term || r.vote !== prev.vote || commit !== prev.commit)) return true;
     if (r.raftLog.hasNextUnstableSnapshot()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
     if (r.raftLog.hasNextUnstableEntries() || r.raftLog.hasNextCommittedEntries()) return true;

@@ -10,6 +10,7 @@ import {
   encodeMetaCommand,
   encodeMetaState,
   findShard,
+  shardMembersCommand,
   slotRangesOf,
   META_CODEC_VERSION,
   type MetaCommand,
@@ -402,4 +403,17 @@ test('the snapshot of an empty state is small and round-trips', () => {
   const bytes = encodeMetaState(emptyMetaState());
   assert.ok(bytes.length < 16, `${bytes.length} bytes`);
   assert.deepEqual(decodeMetaState(bytes), emptyMetaState());
+});
+
+test('shardMembersCommand records a joint configuration as the union of both voter sets', () => {
+  const joint = { voters: [1, 2, 4], votersOutgoing: [1, 2, 3], learners: [5], learnersNext: [3], autoLeave: true };
+  assert.deepEqual(shardMembersCommand(7, 42, joint), {
+    type: 'SetShardMembers',
+    groupId: 7,
+    confIndex: 42,
+    voters: [1, 2, 3, 4],
+    learners: [5], // 3 is still an outgoing voter, so not listed as a learner too
+  });
+  const simple = { voters: [2, 1], votersOutgoing: [], learners: [3], learnersNext: [], autoLeave: false };
+  assert.deepEqual(shardMembersCommand(7, 43, simple), { type: 'SetShardMembers', groupId: 7, confIndex: 43, voters: [1, 2], learners: [3] });
 });
