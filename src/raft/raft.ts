@@ -832,6 +832,9 @@ export class Raft {
   /** Install a snapshot from the leader. Returns false if it is stale or already covered by our log. */
   private restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false;
+    // Entries handed out for applying may hold conf changes the host will still apply; installing the
+    // snapshot's configuration now would let them land on top of it. The leader retries later.
+    if (this.raftLog.applying > this.raftLog.applied) return false;
     if (this.role !== 'follower') {
       // Defense in depth: only a follower installs snapshots.
       this.becomeFollower(this.term + 1, NONE);
