@@ -140,7 +140,9 @@ export type MetaCommand =
  */
 export function shardMembersCommand(groupId: GroupId, confIndex: number, cs: ConfState): MetaCommand {
   const voters = [...new Set([...cs.voters, ...cs.votersOutgoing])].sort((a, b) => a - b);
-  const learners = [...new Set([...cs.learners, ...cs.learnersNext])].filter((n) => !voters.includes(n)).sort((a, b) => a - b);
+  const learners = [...new Set([...cs.learners, ...cs.learnersNext])]
+    .filter((n) => !voters.includes(n))
+    .sort((a, b) => a - b);
   return { type: 'SetShardMembers', groupId, confIndex, voters, learners };
 }
 
@@ -156,7 +158,7 @@ export interface MetaApplied {
 
 /** Applies one command. Total and deterministic: never throws, and a rejection leaves the state as it was. */
 export function applyMeta(state: MetaState, command: MetaCommand): MetaApplied {
-  const outcome = applyChecked(state, command);
+  const outcome = typeof command === 'object' && command !== null ? applyChecked(state, command) : 'not a command';
   if (typeof outcome === 'string') return { state, result: { ok: false, reason: outcome } };
   const next = { ...outcome.state, configEpoch: state.configEpoch + 1 };
   return { state: next, result: { ok: true, ...outcome.extra } };
@@ -224,7 +226,8 @@ function applyChecked(s: MetaState, c: MetaCommand): Checked {
       if (c.confIndex <= shard.confIndex) return `stale membership: conf index ${c.confIndex} <= ${shard.confIndex}`;
       const bad = checkMembers(s, c.voters, c.learners);
       if (bad) return bad;
-      const updated: MetaShard = { ...shard, voters: sortIds(c.voters), learners: sortIds(c.learners), confIndex: c.confIndex };
+      const voters = sortIds(c.voters);
+      const updated: MetaShard = { ...shard, voters, learners: sortIds(c.learners), confIndex: c.confIndex };
       return { state: { ...s, shards: s.shards.map((sh) => (sh === shard ? updated : sh)) } };
     }
     case 'BeginMigration': {
@@ -271,6 +274,7 @@ function createShards(s: MetaState, shards: readonly NewShard[]): Checked {
   const created: MetaShard[] = [];
   let groupId = s.nextGroupId;
   for (const shard of shards) {
+    if (typeof shard !== 'object' || shard === null) return 'bad shard';
     const bad = checkNodeId(shard.id, 'shard') ?? checkMembers(s, shard.voters, []);
     if (bad) return bad;
     if (ids.has(shard.id)) return `shard ${shard.id} already exists`;

@@ -117,7 +117,7 @@ export function targetMembership(
     target.set(s.groupId, kept);
     for (const n of kept) load.set(n, load.get(n)! + 1);
   }
-  const nodeOrder = [...eligible].sort((a, b) => a - b);
+  const nodeOrder = [...allowed].sort((a, b) => a - b);
   // Trim oversized shards: drop the most loaded members first.
   for (const s of ordered) {
     const members = target.get(s.groupId)!;
@@ -127,7 +127,7 @@ export function targetMembership(
       load.set(drop, load.get(drop)! - 1);
     }
   }
-  // Fill undersized shards: prefer a learner that is already catching up, then the least loaded node.
+  // Fill undersized shards with the least loaded nodes; among equals, a learner already catching up.
   for (const s of ordered) {
     const members = target.get(s.groupId)!;
     const learners = new Set(s.learners);
@@ -146,9 +146,8 @@ export function targetMembership(
     const busiest = maxBy(nodeOrder, (n) => load.get(n)!);
     const idlest = minBy(nodeOrder, (n) => load.get(n)!);
     if (load.get(busiest)! - load.get(idlest)! <= 1) break;
-    const from =
-      ordered.find((s) => target.get(s.groupId)!.has(busiest) && !target.get(s.groupId)!.has(idlest) && s.learners.includes(idlest)) ??
-      ordered.find((s) => target.get(s.groupId)!.has(busiest) && !target.get(s.groupId)!.has(idlest))!;
+    const movable = ordered.filter((s) => target.get(s.groupId)!.has(busiest) && !target.get(s.groupId)!.has(idlest));
+    const from = movable.find((s) => s.learners.includes(idlest)) ?? movable[0]!; // a learner there saves a snapshot
     const members = target.get(from.groupId)!;
     members.delete(busiest);
     members.add(idlest);
@@ -165,8 +164,9 @@ function sortedTarget(target: Map<GroupId, Set<NodeId>>): Map<GroupId, NodeId[]>
 /**
  * The membership steps that take every shard from its current voters to targetMembership's. A voter
  * is removed only when replaced or when the shard must shrink, never before its replacement has caught
- * up, and each step changes one voter (or swaps one through joint consensus), so the members that stay
- * always include a quorum of the old configuration (or all of it, if the new one is smaller).
+ * up, and each step changes one voter (or swaps one through joint consensus), so the voters that stay
+ * are a quorum of the old configuration, or all of the new one when it is smaller than that quorum.
+ * A one- or two-voter shard cannot swap and keep such a quorum, so it grows first and shrinks after.
  */
 export function planMembership(
   shards: readonly ShardMembership[],
@@ -310,7 +310,9 @@ export function planLeaderTransfers(
   for (const s of ordered) {
     const before = leaders.get(s.groupId);
     const after = leader.get(s.groupId);
-    if (before !== undefined && after !== undefined && before !== after) transfers.push({ groupId: s.groupId, from: before, to: after });
+    if (before !== undefined && after !== undefined && before !== after) {
+      transfers.push({ groupId: s.groupId, from: before, to: after });
+    }
   }
   return transfers;
 }
@@ -345,7 +347,8 @@ function findShiftChain(
           if (!allowed.has(next) || via.has(next)) continue;
           via.set(next, { groupId: s.groupId, from: at, to: next });
           queue.push(next);
-          if (count.get(next)! <= count.get(source)! - 2 && (best === null || count.get(next)! < count.get(best)!)) best = next;
+          const lighter = count.get(next)! <= count.get(source)! - 2;
+          if (lighter && (best === null || count.get(next)! < count.get(best)!)) best = next;
         }
       }
     }
