@@ -6,12 +6,16 @@
 // during the measured window is divided by the entries committed: CPU per entry is the figure that
 // stays meaningful on a shared, loaded machine.
 //
-//   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--runs 3] [--only 64:no] [--turns 2]
+//   npx tsc -p . && node dist/bench/raft-cluster.js [--seconds 3] [--runs 3] [--only 64:no] [--turns 1]
 //                                                   [--open-rate N]   (open-loop entries/s; default half)
 //
 // Each process runs the Multi-Raft host (src/raft/multi) with DiskLog as its storage port (one LevelDB
 // batch per turn for all groups) and TcpTransport as its transport port (one frame per peer per turn).
-// `--turns` is the host's turnsInFlightMax: 2 lets the next turn step and send while a write is in flight.
+// `--turns` is the host's turnsInFlightMax (default 1; 2 lets the next turn step and send while a write is
+// in flight, which measured slower with 64 groups: the eager second turn is nearly empty and delays the next).
+// Every group snapshots (a trivial state) and compacts its log as it goes, as a server would: otherwise the
+// in-memory log grows without bound and GC pauses dominate the latency. RAFT_BENCH_DEBUG=1 prints each
+// run's raw result (heap, leader turns, LevelDB batches, frames) on stderr.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,12 +28,20 @@ import { MultiRaft } from '../src/raft/multi/multi-raft.js';
 import type { Frame } from '../src/raft/multi/ports.js';
 import { DiskLog, type FsyncPolicy } from '../src/raft/storage/disk-log.js';
 import { TcpTransport } from '../src/raft/transport-tcp.js';
-import type { Entry, NodeId } from '../src/raft/types.js';
+import type { Entry, GroupId, Index, NodeId, Snapshot } from '../src/raft/types.js';
 
 const ENTRY_BYTES = 100;
 const MEMBERS: NodeId[] = [1, 2, 3];
 const TICK_MS = 100;
 const OUTSTANDING_MAX = 200_000;
+/**
+ * About how many entries each node keeps in its logs (all groups together) before snapshots let it
+ * compact, as a server would; each group snapshots at most every SNAPSHOT_ENTRIES_MIN entries (every
+ * snapshot is a synced file).
+ */
+const LOG_ENTRIES_KEPT = 100_000;
+const SNAPSHOT_ENTRIES_MIN = 2_500;
+const COMPACT_CHECK_MS = 500;
 
 interface RunResult {
   mode: 'closed' | 'open';
@@ -40,6 +52,8 @@ interface RunResult {
   dropped: number;
   /** CPU time (user + system) of this process during the measured window. */
   cpuMicros: number;
+  /** The leader's V8 heap in use at the end of the run. */
+  heapMB: number;
 }
 
 // ---------------------------------------------------------------- a node (child process)
@@ -71,7 +85,7 @@ class Host {
       random,
       storage: log,
       transport,
-      applier: { apply: (_g, entries) => this.apply(entries) },
+      applier: { apply: (g, entries) => this.apply(g, entries) },
       raft: { maxSizePerMsg: 1 << 20, maxInflightMsgs: 256 },
       turnsInFlightMax,
     });
@@ -135,9 +149,37 @@ class Host {
     this.driving = false;
   }
 
-  private apply(entries: readonly Entry[]): void {
+  /** Per group: the last applied index, and the index of its newest snapshot. */
+  private readonly appliedIndex = new Map<GroupId, Index>();
+  private readonly snapshotIndex = new Map<GroupId, Index>();
+
+  /**
+   * Keeps the in-memory and on-disk logs bounded: a group that applied enough since its last snapshot
+   * takes a (trivial) one and compacts up to the PREVIOUS snapshot, so followers slightly behind still
+   * get entries rather than a snapshot. Without this the log grows forever and GC dominates.
+   */
+  async compact(log: DiskLog): Promise<void> {
+    const every = Math.max(SNAPSHOT_ENTRIES_MIN, Math.floor(LOG_ENTRIES_KEPT / 2 / this.groupCount));
+    for (const [g, applied] of this.appliedIndex) {
+      const previous = this.snapshotIndex.get(g) ?? 0;
+      if (applied - previous < every) continue;
+      const raw = this.multi.rawNode(g);
+      const metadata = { index: applied, term: raw.raft.raftLog.term(applied), confState: raw.raft.trk.confState() };
+      const snapshot: Snapshot = { metadata, data: new Uint8Array(8) };
+      await log.saveSnapshotFile(g, snapshot); // the file first, so the write below does not wait for it
+      await log.write([{ groupId: g, snapshotTaken: snapshot, compactTo: previous }]);
+      this.snapshotIndex.set(g, applied);
+      await log.pruneSnapshots(g, 2);
+    }
+  }
+
+  private apply(groupId: GroupId, entries: readonly Entry[]): void {
+    if (entries.length > 0) this.appliedIndex.set(groupId, entries[entries.length - 1]!.index);
     const now = performance.now();
-    for (const e of entries) if (e.data.length === ENTRY_BYTES) this.applied(Buffer.from(e.data).readUInt32BE(0), now);
+    for (const e of entries) {
+      const d = e.data; // the sequence number in the first 4 bytes (no Buffer copy per entry)
+      if (d.length === ENTRY_BYTES) this.applied(((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0, now);
+    }
   }
 
   private applied(seq: number, now: number): void {
@@ -154,7 +196,7 @@ class Host {
       this.dropped++;
       return;
     }
-    const data = Buffer.alloc(ENTRY_BYTES, 0x61);
+    const data = Buffer.allocUnsafe(ENTRY_BYTES).fill(0x61, 4);
     const seq = this.nextSeq++ >>> 0;
     data.writeUInt32BE(seq, 0);
     const g = this.nextGroup;
@@ -208,6 +250,7 @@ class Host {
       p99Ms: percentile(latencies, 0.99),
       dropped: this.dropped,
       cpuMicros: cpu.user + cpu.system,
+      heapMB: process.memoryUsage().heapUsed / 1e6,
     };
     this.window = 0;
     if (timer) clearInterval(timer);
@@ -229,6 +272,18 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
   host = new Host(id, log, transport, groups, turns);
   let cpuMark = process.cpuUsage();
   const ticker = setInterval(() => host!.tick(), TICK_MS);
+  let compaction: Promise<void> | null = null; // one at a time
+  const compactor = setInterval(() => {
+    compaction ??= host!.compact(log).then(
+      () => {
+        compaction = null;
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  }, COMPACT_CHECK_MS);
   host.schedule(); // persist and apply the bootstrap entries
   process.stdout.write(`port ${transport.port}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
@@ -245,8 +300,14 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
       process.stdout.write(host.leadsAll() ? 'leading\n' : 'not-leading\n');
     } else if (cmd === 'run') {
       const mode = args[0] as 'closed' | 'open';
+      const before = { turns: host.multi.stats.turns, batches: log.stats.batches, frames: transport.stats.framesSent };
       const result = await host.measure(mode, Number(args[1]), Number(args[2]), () => process.stdout.write('mark\n'));
-      process.stdout.write(`result ${JSON.stringify(result)}\n`);
+      const counts = {
+        turns: host.multi.stats.turns - before.turns,
+        batches: log.stats.batches - before.batches,
+        frames: transport.stats.framesSent - before.frames,
+      };
+      process.stdout.write(`result ${JSON.stringify({ ...result, leaderCounts: counts })}\n`);
     } else if (cmd === 'cpu-start') {
       cpuMark = process.cpuUsage(); // a follower's share of the leader's measured window
     } else if (cmd === 'cpu-stop') {
@@ -257,6 +318,8 @@ async function runNode(id: NodeId, groups: number, fsync: FsyncPolicy, dir: stri
     }
   }
   clearInterval(ticker);
+  clearInterval(compactor);
+  await compaction; // its writes must not meet a closed log
   await transport.close();
   await log.close();
   process.exit(0);
@@ -288,19 +351,23 @@ class Child {
   }
 }
 
+type MeasuredRun = RunResult & { readonly cpuPerEntryMicros: number };
+
 interface CellResult {
-  readonly closed: RunResult[];
-  readonly open: RunResult[];
+  readonly closed: MeasuredRun[];
+  readonly open: MeasuredRun[];
 }
 
 /** One measured run: the leader's result, with CPU summed over all three processes per committed entry. */
-async function measuredRun(children: Child[], line: string): Promise<RunResult & { cpuPerEntryMicros: number }> {
+async function measuredRun(children: Child[], line: string): Promise<MeasuredRun> {
   const [leader, ...followers] = children as [Child, ...Child[]];
   leader.send(line);
   const mark = await leader.next();
   if (mark !== 'mark') throw new Error(`unexpected line from the leader: ${mark}`);
   for (const f of followers) f.send('cpu-start');
-  const result = JSON.parse((await leader.next()).slice('result '.length)) as RunResult;
+  const resultLine = await leader.next();
+  if (process.env['RAFT_BENCH_DEBUG']) console.error(resultLine);
+  const result = JSON.parse(resultLine.slice('result '.length)) as RunResult;
   let cpu = result.cpuMicros;
   for (const f of followers) {
     f.send('cpu-stop');
@@ -334,13 +401,13 @@ async function cell(groups: number, fsync: FsyncPolicy, o: CellOptions): Promise
     leader.send('campaign');
     const status = await leader.next();
     if (status !== 'leading') throw new Error(`node 1 did not become leader of every group (${status})`);
-    const closed: RunResult[] = [];
+    const closed: MeasuredRun[] = [];
     const window = groups === 1 ? 4096 : 8192;
     if (o.openRate === undefined) {
       for (let i = 0; i < runs; i++) closed.push(await measuredRun(children, `run closed ${seconds} ${window}`));
     }
     const half = o.openRate ?? Math.max(1000, Math.floor(median(closed.map((r) => r.entriesPerSec)) / 2));
-    const open: RunResult[] = [];
+    const open: MeasuredRun[] = [];
     for (let i = 0; i < runs; i++) open.push(await measuredRun(children, `run open ${seconds} ${half}`));
     return { closed, open };
   } finally {
@@ -361,7 +428,7 @@ async function main(): Promise<void> {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const turns = Number(arg('--turns') ?? 2);
+  const turns = Number(arg('--turns') ?? 1);
   const node = arg('--node');
   if (node) {
     return runNode(Number(node), Number(arg('--groups')), arg('--fsync') as FsyncPolicy, arg('--dir')!, turns);
@@ -387,7 +454,7 @@ async function main(): Promise<void> {
       for (const rs of [result.closed, result.open]) {
         if (rs.length === 0) continue;
         const rates = rs.map((r) => r.entriesPerSec);
-        const cpu = rs.map((r) => (r as RunResult & { cpuPerEntryMicros: number }).cpuPerEntryMicros);
+        const cpu = rs.map((r) => r.cpuPerEntryMicros);
         const load = rs[0]!.mode === 'closed' ? 'max (closed loop)' : 'half (open loop)';
         const dropped = rs.reduce((n, r) => n + r.dropped, 0);
         console.log(

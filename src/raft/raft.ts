@@ -80,6 +80,9 @@ type MessageFields = Partial<Message> & { type: MessageType; to: NodeId };
 
 const NO_ENTRIES: readonly Entry[] = [];
 
+/** How far back among unsent messages to look for a MsgApp to extend (peers interleave). */
+const APPEND_MERGE_SCAN = 16;
+
 /** Build a message with every field present, in one fixed shape (keeps V8's property access fast). */
 export function makeMessage(f: MessageFields): Message {
   return newMessage(f, f.from ?? NONE, f.term ?? 0);
@@ -127,6 +130,8 @@ export class Raft {
   pendingReadIndexMessages: Message[] = [];
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Per peer, the unsent MsgApp being extended by extendPendingAppend (stale once handed out). */
+  private readonly growingAppends = new Map<NodeId, { message: Message; entries: Entry[]; bytes: number }>();
   randomizedElectionTimeout = 0;
 
   readonly electionTimeout: number;
@@ -234,6 +239,14 @@ export class Raft {
       }
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
+    let bytes = 0;
+    for (const e of ents) bytes += entrySize(e);
+    // Extend only the MsgApp that the newest inflight slot stands for (it ends at prevIndex).
+    const extendable = ents.length > 0 && pr.state === 'replicate' && pr.inflights.newest() === prevIndex;
+    if (extendable && this.extendPendingAppend(to, prevIndex, ents, bytes)) {
+      pr.sentMoreEntries(ents.length, bytes);
+      return true;
+    }
     this.send({
       type: MessageType.App,
       to,
@@ -242,10 +255,42 @@ export class Raft {
       entries: ents,
       commit: this.raftLog.committed,
     });
-    let bytes = 0;
-    for (const e of ents) bytes += entrySize(e);
     pr.sentEntries(ents.length, bytes);
     return true;
+  }
+
+  /**
+   * A leader that takes proposals one at a time would send one MsgApp per proposal per follower. When the
+   * newest unsent message to `to` is a MsgApp whose entries end just before `ents`, extend it instead
+   * (within maxSizePerMsg): one message, one encoding, one acknowledgement. Only the newest message to
+   * that peer is extended, so the per-peer order of messages is unchanged. A message is never changed
+   * once handed out: only `msgs` (not yet taken by a Ready) is searched.
+   */
+  private extendPendingAppend(to: NodeId, prevIndex: Index, ents: readonly Entry[], bytes: number): boolean {
+    const msgs = this.msgs;
+    for (let i = msgs.length - 1, scanned = 0; i >= 0 && scanned < APPEND_MERGE_SCAN; i--, scanned++) {
+      const m = msgs[i]!;
+      if (m.to !== to) continue;
+      if (m.type !== MessageType.App || m.term !== this.term || m.index + m.entries.length !== prevIndex) return false;
+      if (m.entries.length === 0) return false;
+      // The growing message's entry array is ours alone (a copy made at the first extension): append in
+      // place, so n proposals cost O(n), not O(n^2).
+      let grown = this.growingAppends.get(to);
+      if (grown === undefined || grown.message !== m) {
+        let size = 0;
+        for (const e of m.entries) size += entrySize(e);
+        grown = { message: m, entries: m.entries.slice(), bytes: size };
+      }
+      if (grown.bytes + bytes > this.maxMsgSize) return false;
+      for (const e of ents) grown.entries.push(e);
+      grown.bytes += bytes;
+      const commit = this.raftLog.committed;
+      if (grown.message === m && m.commit === commit && m.entries === grown.entries) return true;
+      grown.message = msgs[i] = { ...m, entries: grown.entries, commit };
+      this.growingAppends.set(to, grown);
+      return true;
+    }
+    return false;
   }
 
   private sendAppend(to: NodeId): void {
@@ -385,6 +430,7 @@ export class Raft {
       'random() must return a number in [0, 1)',
     );
     this.abortLeaderTransfer();
+    this.growingAppends.clear(); // drop references to messages of the previous term
     this.trk.resetVotes();
     const last = this.raftLog.lastIndex();
     for (const [id, pr] of this.trk.progress) {

@@ -297,9 +297,10 @@ export class RawNode {
    * given it must be that oldest Ready.
    */
   advance(rd?: Ready): void {
-    const p = this.pending.shift();
+    const p = this.pending[0];
     assert(p !== undefined, 'advance() without an outstanding ready()');
     assert(rd === undefined || rd === p.ready, 'advance() out of order: advance Readys in the order handed out');
+    this.pending.shift();
     const r = this.raft;
     for (const m of p.steps) r.step(m);
     if (p.snapshotIndex > 0) r.appliedSnapshot(p.snapshotIndex);

@@ -160,8 +160,11 @@ test('flow control: a full inflight window pauses; a heartbeat response frees on
   const appsTo2 = () =>
     net.node(1).sent.filter((m) => m.type === MessageType.App && m.to === 2 && m.entries.length > 0).length;
   const before = appsTo2();
-  for (let i = 0; i < 10; i++) net.node(1).raw.propose(enc(`p${i}`));
-  net.stabilize();
+  // One Ready per proposal: proposals stepped together would share one (extended) MsgApp.
+  for (let i = 0; i < 10; i++) {
+    net.node(1).raw.propose(enc(`p${i}`));
+    net.stabilize();
+  }
   assert.equal(appsTo2() - before, 3, 'three MsgApps, then paused');
   assert.equal(net.raft(1).trk.progress.get(2)!.isPaused(), true);
   net.tick(1, [1]); // heartbeat -> response frees one slot
@@ -170,6 +173,23 @@ test('flow control: a full inflight window pauses; a heartbeat response frees on
   net.tick(1, [1]);
   assert.equal(net.node(2).applied.length, 11);
   assert.equal(net.raft(1).trk.progress.get(2)!.isPaused(), false);
+});
+
+test('proposals stepped together share one MsgApp per follower, within maxSizePerMsg', () => {
+  const net = new Network([1, 2, 3], { maxSizePerMsg: 25 });
+  net.campaign(1);
+  net.propose(1, 'warmup'); // both followers in replicate state
+  const before = net.node(1).sent.length;
+  for (let i = 0; i < 5; i++) net.node(1).raw.propose(enc('0123456789'));
+  net.stabilize();
+  const apps = net.node(1).sent.slice(before).filter((m) => m.type === MessageType.App && m.entries.length > 0);
+  for (const to of [2, 3]) {
+    const sizes = apps.filter((m) => m.to === to).map((m) => m.entries.length);
+    assert.deepEqual(sizes, [2, 2, 1], `follower ${to}: 25-byte messages of 10-byte entries`);
+  }
+  for (const id of [1, 2, 3]) assert.equal(net.node(id).applied.length, 6, `node ${id} applied everything`);
+  const pr = net.raft(1).trk.progress.get(2)!;
+  assert.equal(pr.inflights.count, 0, 'one ack per merged message frees every slot');
 });
 
 test('flow control by bytes: maxInflightBytes limits what is in flight', () => {

@@ -34,6 +34,20 @@ export class Inflights {
     this.bytes += bytes;
   }
 
+  /** The last index of the newest MsgApp in flight, or undefined if none is. */
+  newest(): number | undefined {
+    return this.count === 0 ? undefined : this.indexes[(this.head + this.count - 1) % this.maxCount];
+  }
+
+  /** The newest MsgApp grew: it now ends at `index` and carries `bytes` more. */
+  extendLast(index: number, bytes: number): void {
+    if (this.count === 0) throw new Error('no inflight MsgApp to extend');
+    const slot = (this.head + this.count - 1) % this.maxCount;
+    this.indexes[slot] = index;
+    this.sizes[slot]! += bytes;
+    this.bytes += bytes;
+  }
+
   /** Free every MsgApp whose last index is <= `to`. */
   freeLE(to: number): void {
     while (this.count > 0 && this.indexes[this.head]! <= to) {

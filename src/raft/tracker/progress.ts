@@ -66,6 +66,17 @@ export class Progress {
     }
   }
 
+  /**
+   * `entries` more entries (`bytes` of payload) were added to the newest MsgApp in flight (replicate
+   * state): they ride in the same message, so they take no new inflight slot.
+   */
+  sentMoreEntries(entries: number, bytes: number): void {
+    assert(this.state === 'replicate' && this.inflights.count > 0, 'extending a MsgApp outside replicate state');
+    this.next += entries;
+    this.inflights.extendLast(this.next - 1, bytes);
+    this.msgAppFlowPaused = this.inflights.full();
+  }
+
   /** An ack for index n arrived. Returns false if it was stale (told us nothing new). */
   maybeUpdate(n: number): boolean {
     if (n <= this.match) return false;
