@@ -184,10 +184,12 @@ export class RaftLog {
   }
 
   termOrUndefined(i: Index): Term | undefined {
+    // Outside [firstIndex - 1, lastIndex] there is no term. Checked against the whole log, not the
+    // storage: after a conflicting append or a pending snapshot, storage may still hold a stale suffix or
+    // prefix that is no longer part of the log. (It also spares followers a throw per new entry.)
+    if (i > this.lastIndex() || i < this.firstIndex() - 1) return undefined;
     const t = this.unstable.maybeTerm(i);
     if (t !== undefined) return t;
-    // Past the stable log: answer without the storage throwing (a follower asks this for every new entry).
-    if (i > this.storage.lastIndex()) return undefined;
     try {
       return this.storage.term(i);
     } catch (err) {

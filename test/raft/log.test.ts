@@ -199,3 +199,17 @@ test('RaftLog.slice spans storage and unstable and reports compaction', () => {
   assert.equal(log.firstIndex(), 2);
   assert.equal(log.term(1), 1);
 });
+
+test('a stale suffix left in storage after a conflicting append is not part of the log', () => {
+  // Found by the simulator (seed 9172): storage holds 1..6 of term 1; a new leader's append replaces the
+  // tail from 5 in the unstable log, while storage still has the old 5 and 6 until the write lands.
+  // An append after "6 of term 1" must then be rejected, not matched against the stale entry.
+  const storage = new MemoryStorage({ voters: [1, 2], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false });
+  storage.append([1, 2, 3, 4, 5, 6].map((index) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array() })));
+  const log = new RaftLog(storage, Number.MAX_SAFE_INTEGER);
+  assert.equal(log.maybeAppend(4, 1, 0, [{ term: 2, index: 5, type: EntryType.Normal, data: new Uint8Array() }]), 5);
+  assert.equal(log.lastIndex(), 5);
+  assert.equal(log.termOrUndefined(6), undefined, 'index 6 is beyond the log now');
+  assert.equal(log.matchTerm(6, 1), false);
+  assert.equal(log.termOrUndefined(5), 2);
+});
