@@ -32,9 +32,12 @@ const PART_CHARS_MIN = 64 * 1024;
 const BULK_HEADER_CACHE_SIZE = 1024;
 const bulkHeaders: string[] = [];
 const arrayHeaders: string[] = [];
+/** Small integer replies (0/1 of SADD, HSET, EXISTS...) are formatted once. */
+const integerReplies: string[] = [];
 for (let i = 0; i < BULK_HEADER_CACHE_SIZE; i++) {
   bulkHeaders.push(`$${i}\r\n`);
   arrayHeaders.push(`*${i}\r\n`);
+  integerReplies.push(`:${i}\r\n`);
 }
 
 /** Encoded constants, for replies that are sent very often. */
@@ -135,6 +138,10 @@ function encodeOther(writer: ReplyWriter, reply: Exclude<Reply, string>, resp: P
   if (reply === null) {
     writer.raw(resp === 2 ? ENCODED_NULL_RESP2 : ENCODED_NULL_RESP3);
   } else if (typeof reply === 'number') {
+    if (reply >= 0 && reply < BULK_HEADER_CACHE_SIZE && (reply | 0) === reply) {
+      writer.raw(integerReplies[reply]!);
+      return;
+    }
     if (!Number.isInteger(reply)) throw new AssertionError(`integer reply is not an integer: ${reply}`);
     writer.raw(`:${reply}\r\n`);
   } else if (Array.isArray(reply)) {

@@ -286,7 +286,10 @@ export class Connection implements Session, DispatchClient, Subscriber {
         socket.uncork();
       }
       this.host.stats.totalNetOutputBytes += bytes;
-      if (this.checkOutputLimits(this.host.nowMs()) && socket.writableLength > OUTPUT_PAUSE_BYTES) {
+      // Usually the socket took everything at once: then no limit is exceeded and none is being timed.
+      const queued = socket.writableLength;
+      const checked = queued > 0 || this.softLimitSinceMs !== 0;
+      if (checked && this.checkOutputLimits(this.host.nowMs()) && queued > OUTPUT_PAUSE_BYTES) {
         this.outputPaused = true;
         socket.pause();
       }

@@ -7,6 +7,7 @@ import type { ServerContext, Session } from '../commands/server-context.js';
 import { WOULD_BLOCK, type CommandSpec, type DataCommand } from '../commands/types.js';
 import { route, routeError, type RouteDecision } from '../cluster/routing.js';
 import type { ClusterShard, ClusterView } from '../cluster/view.js';
+import { keySlot, SLOT_COUNT } from '../cluster/slot.js';
 import { ErrorReply, NullArray, QUEUED, type Reply } from '../resp/reply.js';
 import * as errors from '../resp/errors.js';
 import type { Keyspace } from '../store/keyspace.js';
@@ -52,6 +53,8 @@ interface CommandEntry {
   readonly denyoom: boolean;
   readonly noAuth: boolean;
   readonly hasKeys: boolean;
+  /** The argv index of the command's only key (GET, SET, LPUSH...), or -1 when it may have several. */
+  readonly keyIndex: number;
   /** Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET). */
   readonly runsInMulti: boolean;
   readonly noMulti: boolean;
@@ -80,6 +83,9 @@ export class Dispatcher {
   private readonly entries = new Map<string, CommandEntry>();
   /** Stats of the commands run since the last finishBatch(), to share the batch's time among them. */
   private readonly batch: CommandStat[] = [];
+  /** Routing decisions of one-key commands by slot, valid for `routeCacheView` (see routeKeys). */
+  private readonly routeCache: (RouteDecision | undefined)[] = new Array<RouteDecision | undefined>(SLOT_COUNT);
+  private routeCacheView: ClusterView | null = null;
   private readonly keyExists = (shard: ClusterShard, key: string): boolean =>
     this.host.engineFor(shard.id)?.keyspace.exists(key, this.host.nowMs()) ?? false;
   /** Node-wide state of the connections' transactions, subscriptions and blocked commands. */
@@ -92,6 +98,7 @@ export class Dispatcher {
     private readonly host: DispatchHost,
   ) {
     for (const spec of table.values()) {
+      const range = spec.keys;
       const entry: CommandEntry = {
         spec,
         stat: host.stats.command(spec.name),
@@ -99,6 +106,7 @@ export class Dispatcher {
         denyoom: spec.flags.includes('denyoom'),
         noAuth: spec.flags.includes('no_auth'),
         hasKeys: spec.keys !== null || spec.getKeys !== undefined,
+        keyIndex: spec.getKeys === undefined && range !== null && range.first === range.last ? range.first : -1,
         runsInMulti: RUN_IN_MULTI.has(spec.name),
         noMulti: spec.flags.includes('no_multi'),
         allowedSubscribed: ALLOWED_SUBSCRIBED.has(spec.name),
@@ -129,16 +137,8 @@ export class Dispatcher {
 
     let decision: RouteDecision | null = null;
     if (entry.hasKeys) {
-      const keys = commandKeys(spec, argv);
-      if (keys.length > 0) {
-        decision = route(this.host.view(), {
-          keys,
-          write: entry.write,
-          asking: session.asking,
-          readonlyMode: session.readonlyMode,
-          keyExists: this.keyExists,
-          shardPubsub: entry.shardPubsub,
-        });
+      decision = this.routeKeys(session, entry, argv);
+      if (decision !== null) {
         const refusal = routeError(decision);
         if (refusal !== null) return this.reject(client, entry, refusal.message);
       }
@@ -177,6 +177,35 @@ export class Dispatcher {
       );
     }
     return this.finish(client, entry, argv, engine, result);
+  }
+
+  /** Where a command with keys runs; null when argv holds none of its keys. */
+  private routeKeys(session: Session, entry: CommandEntry, argv: readonly string[]): RouteDecision | null {
+    const view = this.host.view();
+    const index = entry.keyIndex;
+    // One key and no slot migrating: the decision depends on the slot only (neither ASKING nor the
+    // existence of the key matters), so it is computed once per slot and view.
+    if (index !== -1 && view.migrations.length === 0 && !session.readonlyMode && !entry.shardPubsub) {
+      if (index >= argv.length) return null;
+      if (view !== this.routeCacheView) {
+        this.routeCache.fill(undefined);
+        this.routeCacheView = view;
+      }
+      const key = argv[index]!;
+      const slot = keySlot(key);
+      const request = { keys: [key], write: entry.write, asking: false, readonlyMode: false };
+      return (this.routeCache[slot] ??= route(view, request));
+    }
+    const keys = commandKeys(entry.spec, argv);
+    if (keys.length === 0) return null;
+    return route(view, {
+      keys,
+      write: entry.write,
+      asking: session.asking,
+      readonlyMode: session.readonlyMode,
+      keyExists: this.keyExists,
+      shardPubsub: entry.shardPubsub,
+    });
   }
 
   /**
