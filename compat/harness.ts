@@ -2,22 +2,15 @@
 // The target is slotraft (default) or a real redis-server configured as a one-node cluster that owns
 // all 16384 slots (COMPAT_TARGET=redis), so every test can be checked against the real thing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HOST, RedisParser, encodeRequest, freePort } from '../test/support/resp-client.js';
 
-// redis-parser ships no types; this is the little of it the harness uses (an independent reply parser).
-interface ReplyParser {
-  execute(chunk: Buffer): void;
-}
-const RedisParser = createRequire(import.meta.url)('redis-parser') as new (handlers: {
-  returnReply(reply: unknown): void;
-  returnError(err: Error): void;
-  returnFatalError(err: Error): void;
-}) => ReplyParser;
+export { HOST, freePort };
 
 export type TargetKind = 'slotraft' | 'redis';
 
@@ -31,7 +24,6 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 15_000;
 const POLL_INTERVAL_MS = 50;
 
@@ -42,20 +34,6 @@ export function targetKind(): TargetKind {
   const kind = process.env.COMPAT_TARGET ?? 'slotraft';
   if (kind !== 'slotraft' && kind !== 'redis') throw new Error(`COMPAT_TARGET must be slotraft or redis, not ${kind}`);
   return kind;
-}
-
-/** A port that was free a moment ago: bind port 0, read it back, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Sends one command on a new connection; rejects with the server's error text on an error reply. */
@@ -76,13 +54,9 @@ export function sendCommand(port: number, args: string[], timeoutMs = 2_000): Pr
     });
     socket.on('data', (chunk) => parser.execute(chunk));
     socket.on('error', (err) => finish(err));
-    let frame = `*${args.length}\r\n`;
-    for (const arg of args) frame += `$${Buffer.byteLength(arg, 'latin1')}\r\n${arg}\r\n`;
-    socket.write(Buffer.from(frame, 'latin1'));
+    socket.write(encodeRequest(args));
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

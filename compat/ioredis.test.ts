@@ -2,6 +2,7 @@
 // pipelines, binary Buffers and Redis's error texts. ioredis 6 speaks RESP3 by default.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis as Redis5, Cluster as Cluster5 } from 'ioredis';
 import { Redis as Redis6, Cluster as Cluster6 } from 'ioredis6';
 import { startTarget, type Target } from './harness.js';
@@ -36,8 +37,6 @@ before(async () => {
 after(async () => {
   await target?.stop();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Connect = (mode: 'standalone' | 'cluster') => IoClient;
 

@@ -3,6 +3,7 @@
 // Buffers and Redis's error texts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as redis5 from 'redis';
 import * as redis6 from 'redis6';
 import { startTarget, type Target } from './harness.js';
@@ -85,8 +86,6 @@ before(async () => {
 after(async () => {
   await target?.stop();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const version of VERSIONS) {
   for (const mode of ['standalone', 'cluster'] as const) {

@@ -3,6 +3,7 @@
 
 import { ErrorReply, type Reply } from '../resp/reply.js';
 import { NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, wrongArity } from '../resp/errors.js';
+import { globMatcher } from '../store/glob.js';
 import { parseInt64, parseLongDouble } from '../store/numbers.js';
 import type { CollectionValue } from '../store/value.js';
 import type { DataContext } from './types.js';
@@ -128,9 +129,35 @@ export function parseScanOptions(argv: readonly string[], from: number): ScanOpt
   return { match, count };
 }
 
-/** The empty SCAN reply for a missing key. */
-export function emptyScan(): Reply {
-  return ['0', []];
+/** A page of a collection's SCAN order: the next cursor and the members (or fields) visited. */
+export interface ScanPage {
+  readonly cursor: number;
+  readonly names: readonly string[];
+}
+
+/**
+ * SSCAN, HSCAN, ZSCAN `key cursor [MATCH pattern] [COUNT count]` on the `kind` value at argv[1]:
+ * `page` walks it, `itemsOf` gives the reply items of one matching member (or field).
+ */
+export function scanCollection<T extends CollectionValue>(
+  ctx: DataContext,
+  argv: readonly string[],
+  kind: abstract new (...args: never[]) => T,
+  page: (value: T, cursor: number, count: number) => ScanPage,
+  itemsOf: (value: T, name: string) => Reply[],
+): Reply {
+  const cursor = parseCursor(argv[2]!);
+  if (cursor instanceof ErrorReply) return cursor;
+  const value = lookup(ctx, argv[1]!, kind, false);
+  if (value instanceof ErrorReply) return value;
+  if (value === undefined) return ['0', []];
+  const options = parseScanOptions(argv, 3);
+  if (options instanceof ErrorReply) return options;
+  const visited = page(value, cursor, options.count);
+  const match = options.match === null ? null : globMatcher(options.match);
+  const items: Reply[] = [];
+  for (const name of visited.names) if (match === null || match(name)) items.push(...itemsOf(value, name));
+  return [String(visited.cursor), items];
 }
 
 /**
@@ -152,6 +179,32 @@ export function lookup<T extends CollectionValue>(
 export function afterChange(ctx: DataContext, key: string, size: number): void {
   if (size === 0) ctx.db.delete(key, ctx.nowMs);
   else ctx.db.touched(key);
+}
+
+/** The optional `count` at argv[2] (SPOP, LPOP, RPOP): null when absent, else 0 or more. */
+export function parseOptionalCount(argv: readonly string[]): number | null | ErrorReply {
+  return argv.length === 3 ? parseNonNegative(argv[2]!) : null;
+}
+
+/** A collection whose members (or fields) can be deleted one by one. */
+interface Removable extends CollectionValue {
+  readonly size: number;
+  delete(member: string): boolean;
+}
+
+/** SREM, ZREM, HDEL: deletes argv[2..] from the `kind` value at argv[1]; replies how many were there. */
+export function removeMembers<T extends Removable>(
+  ctx: DataContext,
+  argv: readonly string[],
+  kind: abstract new (...args: never[]) => T,
+): Reply {
+  const found = lookup(ctx, argv[1]!, kind, true);
+  if (found instanceof ErrorReply) return found;
+  if (found === undefined) return 0;
+  let removed = 0;
+  for (let i = 2; i < argv.length; i++) if (found.delete(argv[i]!)) removed++;
+  if (removed > 0) afterChange(ctx, argv[1]!, found.size);
+  return removed;
 }
 
 /** numkeys for commands with movable keys: the keys' argv indexes, clamped to what argv holds. */

@@ -3,19 +3,16 @@
 import { ErrorReply, MapReply, OK, type Reply } from '../resp/reply.js';
 import { HashValue } from '../store/types/hash.js';
 import { addInt64, addLongDouble, formatLongDouble, parseInt64, parseLongDouble } from '../store/numbers.js';
-import { globMatcher } from '../store/glob.js';
 import {
   ERR_NOT_FLOAT,
   ERR_NOT_INTEGER,
-  afterChange,
   arityError,
   distinctRandomIndexes,
-  emptyScan,
   isWord,
   lookup,
-  parseCursor,
   parseRandomCountArgs,
-  parseScanOptions,
+  scanCollection,
+  removeMembers,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
 import type { CommandSpec, DataContext } from './types.js';
@@ -87,13 +84,7 @@ function hvals(ctx: DataContext, argv: readonly string[]): Reply {
 }
 
 function hdel(ctx: DataContext, argv: readonly string[]): Reply {
-  const hash = write(ctx, argv[1]!);
-  if (hash instanceof ErrorReply) return hash;
-  if (hash === undefined) return 0;
-  let deleted = 0;
-  for (let i = 2; i < argv.length; i++) if (hash.delete(argv[i]!)) deleted++;
-  if (deleted > 0) afterChange(ctx, argv[1]!, hash.size);
-  return deleted;
+  return removeMembers(ctx, argv, HashValue);
 }
 
 function hlen(ctx: DataContext, argv: readonly string[]): Reply {
@@ -183,21 +174,16 @@ function randomEntries(ctx: DataContext, hash: HashValue, count: number): [strin
 }
 
 function hscan(ctx: DataContext, argv: readonly string[]): Reply {
-  const cursor = parseCursor(argv[2]!);
-  if (cursor instanceof ErrorReply) return cursor;
-  const hash = read(ctx, argv[1]!);
-  if (hash instanceof ErrorReply) return hash;
-  if (hash === undefined) return emptyScan();
-  const options = parseScanOptions(argv, 3);
-  if (options instanceof ErrorReply) return options;
-  const page = hash.scan(cursor, options.count);
-  const match = options.match === null ? null : globMatcher(options.match);
-  const items: Reply[] = [];
-  for (const field of page.fields) {
-    if (match !== null && !match(field)) continue;
-    items.push(field, hash.get(field)!);
-  }
-  return [String(page.cursor), items];
+  return scanCollection(
+    ctx,
+    argv,
+    HashValue,
+    (hash, cursor, count) => {
+      const page = hash.scan(cursor, count);
+      return { cursor: page.cursor, names: page.fields };
+    },
+    (hash, field) => [field, hash.get(field)!],
+  );
 }
 
 export const hashCommands: CommandSpec[] = [

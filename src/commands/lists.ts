@@ -15,6 +15,7 @@ import {
   parseInteger,
   parseMultiPop,
   parseNonNegative,
+  parseOptionalCount,
   parseTimeoutMs,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
@@ -60,12 +61,8 @@ function pushGeneric(ctx: DataContext, argv: readonly string[], end: End, onlyIf
 
 function popGeneric(ctx: DataContext, argv: readonly string[], end: End): Reply {
   if (argv.length > 3) return arityError(argv[0]!.toLowerCase());
-  let count: number | null = null;
-  if (argv.length === 3) {
-    const parsed = parseNonNegative(argv[2]!);
-    if (parsed instanceof ErrorReply) return parsed;
-    count = parsed;
-  }
+  const count = parseOptionalCount(argv);
+  if (count instanceof ErrorReply) return count;
   const key = argv[1]!;
   const list = write(ctx, key);
   if (list instanceof ErrorReply) return list;

@@ -2,20 +2,19 @@
 
 import { ErrorReply, SetReply, type Reply } from '../resp/reply.js';
 import { SetValue } from '../store/types/set.js';
-import { globMatcher } from '../store/glob.js';
 import {
   ERR_SYNTAX,
   LONG_MAX,
   afterChange,
   distinctRandomIndexes,
-  emptyScan,
   isWord,
   lookup,
   numkeysPositions,
-  parseCursor,
   parseIntegerInRange,
   parseNonNegative,
-  parseScanOptions,
+  parseOptionalCount,
+  scanCollection,
+  removeMembers,
   ERR_TOO_MANY_PICKS,
   RANDOM_PICKS_MAX,
 } from './collection-args.js';
@@ -37,13 +36,7 @@ function sadd(ctx: DataContext, argv: readonly string[]): Reply {
 }
 
 function srem(ctx: DataContext, argv: readonly string[]): Reply {
-  const set = write(ctx, argv[1]!);
-  if (set instanceof ErrorReply) return set;
-  if (set === undefined) return 0;
-  let removed = 0;
-  for (let i = 2; i < argv.length; i++) if (set.delete(argv[i]!)) removed++;
-  if (removed > 0) afterChange(ctx, argv[1]!, set.size);
-  return removed;
+  return removeMembers(ctx, argv, SetValue);
 }
 
 function smembers(ctx: DataContext, argv: readonly string[]): Reply {
@@ -72,12 +65,8 @@ function scard(ctx: DataContext, argv: readonly string[]): Reply {
 
 function spop(ctx: DataContext, argv: readonly string[]): Reply {
   if (argv.length > 3) return ERR_SYNTAX;
-  let count: number | null = null;
-  if (argv.length === 3) {
-    const parsed = parseNonNegative(argv[2]!);
-    if (parsed instanceof ErrorReply) return parsed;
-    count = parsed;
-  }
+  const count = parseOptionalCount(argv);
+  if (count instanceof ErrorReply) return count;
   const key = argv[1]!;
   const set = write(ctx, key);
   if (set instanceof ErrorReply) return set;
@@ -224,16 +213,16 @@ function sintercard(ctx: DataContext, argv: readonly string[]): Reply {
 }
 
 function sscan(ctx: DataContext, argv: readonly string[]): Reply {
-  const cursor = parseCursor(argv[2]!);
-  if (cursor instanceof ErrorReply) return cursor;
-  const set = read(ctx, argv[1]!);
-  if (set instanceof ErrorReply) return set;
-  if (set === undefined) return emptyScan();
-  const options = parseScanOptions(argv, 3);
-  if (options instanceof ErrorReply) return options;
-  const page = set.scan(cursor, options.count);
-  const match = options.match === null ? null : globMatcher(options.match);
-  return [String(page.cursor), match === null ? page.members : page.members.filter(match)];
+  return scanCollection(
+    ctx,
+    argv,
+    SetValue,
+    (set, cursor, count) => {
+      const page = set.scan(cursor, count);
+      return { cursor: page.cursor, names: page.members };
+    },
+    (_set, member) => [member],
+  );
 }
 
 export const setCommands: CommandSpec[] = [

@@ -6,7 +6,6 @@ import { formatDouble } from '../resp/encoder.js';
 import { SetValue } from '../store/types/set.js';
 import { ZSetValue } from '../store/types/zset.js';
 import type { LexRange, ScoreRange } from '../store/types/ranked-list.js';
-import { globMatcher } from '../store/glob.js';
 import {
   ERR_NOT_FLOAT,
   ERR_NOT_INTEGER,
@@ -14,18 +13,18 @@ import {
   ERR_WRONGTYPE,
   afterChange,
   distinctRandomIndexes,
-  emptyScan,
   isWord,
   lookup,
   numkeysPositions,
-  parseCursor,
   parseDouble,
   parseDoubleLoose,
   parseInteger,
   parseMultiPop,
   parseNonNegative,
+  parseOptionalCount,
   parseRandomCountArgs,
-  parseScanOptions,
+  scanCollection,
+  removeMembers,
   parseTimeoutMs,
 } from './collection-args.js';
 import { dataCommand } from './collection-meta.js';
@@ -287,13 +286,7 @@ function zincrby(ctx: DataContext, argv: readonly string[]): Reply {
 }
 
 function zrem(ctx: DataContext, argv: readonly string[]): Reply {
-  const zset = write(ctx, argv[1]!);
-  if (zset instanceof ErrorReply) return zset;
-  if (zset === undefined) return 0;
-  let removed = 0;
-  for (let i = 2; i < argv.length; i++) if (zset.delete(argv[i]!)) removed++;
-  if (removed > 0) afterChange(ctx, argv[1]!, zset.size);
-  return removed;
+  return removeMembers(ctx, argv, ZSetValue);
 }
 
 function zscore(ctx: DataContext, argv: readonly string[]): Reply {
@@ -388,18 +381,14 @@ function popPairs(ctx: DataContext, key: string, zset: ZSetValue, max: boolean, 
 
 function zpopGeneric(ctx: DataContext, argv: readonly string[], max: boolean): Reply {
   if (argv.length > 3) return ERR_SYNTAX;
-  let count = -1;
-  if (argv.length === 3) {
-    const parsed = parseNonNegative(argv[2]!);
-    if (parsed instanceof ErrorReply) return parsed;
-    count = parsed;
-  }
+  const count = parseOptionalCount(argv);
+  if (count instanceof ErrorReply) return count;
   const zset = write(ctx, argv[1]!);
   if (zset instanceof ErrorReply) return zset;
   if (zset === undefined || count === 0) return [];
-  const pairs = popPairs(ctx, argv[1]!, zset, max, count === -1 ? 1 : count);
+  const pairs = popPairs(ctx, argv[1]!, zset, max, count ?? 1);
   // RESP3 nests pairs only when a count was given.
-  if (ctx.resp === 3 && count !== -1) return pairs.map(([m, s]) => [m, new DoubleReply(s)]);
+  if (ctx.resp === 3 && count !== null) return pairs.map(([m, s]) => [m, new DoubleReply(s)]);
   return pairs.flatMap(([m, s]) => [m, new DoubleReply(s)]);
 }
 
@@ -469,21 +458,16 @@ function zrandmember(ctx: DataContext, argv: readonly string[]): Reply {
 }
 
 function zscan(ctx: DataContext, argv: readonly string[]): Reply {
-  const cursor = parseCursor(argv[2]!);
-  if (cursor instanceof ErrorReply) return cursor;
-  const zset = read(ctx, argv[1]!);
-  if (zset instanceof ErrorReply) return zset;
-  if (zset === undefined) return emptyScan();
-  const options = parseScanOptions(argv, 3);
-  if (options instanceof ErrorReply) return options;
-  const page = zset.scan(cursor, options.count);
-  const match = options.match === null ? null : globMatcher(options.match);
-  const items: Reply[] = [];
-  for (const member of page.members) {
-    if (match !== null && !match(member)) continue;
-    items.push(member, formatDouble(zset.score(member)!));
-  }
-  return [String(page.cursor), items];
+  return scanCollection(
+    ctx,
+    argv,
+    ZSetValue,
+    (zset, cursor, count) => {
+      const page = zset.scan(cursor, count);
+      return { cursor: page.cursor, names: page.members };
+    },
+    (zset, member) => [member, formatDouble(zset.score(member)!)],
+  );
 }
 
 // ---------------------------------------------------------------- union, inter, diff

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { crc16, keySlot, SLOT_COUNT } from '../../src/cluster/slot.js';
-import { startRealClusterRedis } from './real-redis.js';
+import { startRealClusterRedis } from '../support/real-redis.js';
 
 const clusterKeySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string | Buffer) => number;
 

@@ -4,7 +4,7 @@ import { ClusterView, oneNodeView, mergeRanges, formatRange, type ClusterViewDat
 import { encodeReply } from '../../src/resp/encoder.js';
 import { MapReply } from '../../src/resp/reply.js';
 import { loadCapture } from './captures.js';
-import { startRealClusterRedis } from './real-redis.js';
+import { startRealClusterRedis } from '../support/real-redis.js';
 
 // The lab's final topology (captures/nodes_shards_info_final_topology.txt), seen from 7100.
 const ID = {

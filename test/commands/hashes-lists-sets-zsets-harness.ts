@@ -1,6 +1,5 @@
 // Test helper for the collection commands: runs command handlers on a real Keyspace (no sockets), and
 // runs the same script on a real redis-server (started on a free port) to compare reply bytes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { Keyspace } from '../../src/store/keyspace.js';
 import { encodeReply } from '../../src/resp/encoder.js';
@@ -12,6 +11,8 @@ import { listCommands } from '../../src/commands/lists.js';
 import { setCommands } from '../../src/commands/sets.js';
 import { zsetCommands } from '../../src/commands/zsets.js';
 import { Prng } from '../sim/prng.js';
+import { HOST, encodeCommand } from '../support/resp-client.js';
+import { startRedisServer, type RedisServer } from '../support/real-redis.js';
 
 const table = new Map<string, DataCommand>();
 for (const spec of [...hashCommands, ...listCommands, ...setCommands, ...zsetCommands]) {
@@ -120,28 +121,20 @@ export function sortedItems(frame: string): string {
 
 /** A real redis-server on a free port; `stop()` kills it. */
 export class RealRedis {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
-  ) {}
+  private constructor(private readonly server: RedisServer) {}
+
+  get port(): number {
+    return this.server.port;
+  }
 
   static async start(): Promise<RealRedis> {
-    const port = await freePort();
-    const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
-      stdio: 'ignore',
-    });
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if (await canConnect(port)) return new RealRedis(child, port);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGKILL');
-    throw new Error('redis-server did not start');
+    return new RealRedis(await startRedisServer());
   }
 
   /** Runs commands in order on a fresh connection (HELLO 3 first for RESP3); returns each reply's bytes. */
   async script(resp: 2 | 3, commands: readonly (readonly string[])[]): Promise<string[]> {
     const all = resp === 3 ? [['HELLO', '3'], ...commands] : commands;
-    const socket = net.connect(this.port, '127.0.0.1');
+    const socket = net.connect(this.port, HOST);
     let data = '';
     const replies: string[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -155,41 +148,15 @@ export class RealRedis {
         }
         if (replies.length >= all.length) resolve();
       });
-      socket.write(Buffer.from(all.map(encodeRequest).join(''), 'latin1'));
+      socket.write(Buffer.from(all.map(encodeCommand).join(''), 'latin1'));
     });
     socket.destroy();
     return resp === 3 ? replies.slice(1) : replies;
   }
 
-  stop(): void {
-    this.child.kill('SIGKILL');
+  stop(): Promise<void> {
+    return this.server.stop();
   }
-}
-
-function encodeRequest(argv: readonly string[]): string {
-  return `*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join('');
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { ErrorReply, VerbatimReply, type Reply } from '../../src/resp/reply.js';
 import { ClusterView } from '../../src/cluster/view.js';
 import { bytesToHuman } from '../../src/commands/server/info.js';
 import { loadCapture } from '../cluster/captures.js';
-import { startRealClusterRedis } from '../cluster/real-redis.js';
+import { startRealClusterRedis } from '../support/real-redis.js';
 import { fakeServer, NODE_ID, START_MS } from './server-fake.js';
 
 const wire = async (reply: Reply | Promise<Reply>, resp: 2 | 3 = 2) => encodeReply(await reply, resp);

@@ -1,7 +1,7 @@
 // The string commands side by side with a real redis-server 7.0: same commands, same replies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeCollection, RealRedis, Runner, compareScript } from '../store/harness.js';
+import { FakeCollection, RealRedis, Runner, assertSameReplies, compareScript, words } from '../store/harness.js';
 
 let redis: RealRedis;
 before(async () => {
@@ -11,18 +11,7 @@ after(async () => {
   await redis.stop();
 });
 
-function words(lines: string): string[][] {
-  return lines
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map((w) => (w === '""' ? '' : w)));
-}
-
-async function check(script: string[][]): Promise<void> {
-  await redis.call('FLUSHALL');
-  const diffs = await compareScript(redis, new Runner(), script);
-  assert.deepEqual(diffs, []);
-}
+const check = (script: string[][]): Promise<void> => assertSameReplies(redis, script);
 
 test('SET options, errors and GET', async () => {
   await check(

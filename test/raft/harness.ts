@@ -15,15 +15,22 @@ import {
   type NodeId,
 } from '../../src/raft/types.js';
 
-/** A seeded PRNG (mulberry32), so election timeouts are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+// A seeded PRNG, so election timeouts are reproducible.
+import { seededRandom } from '../support/seeded-random.js';
+export { seededRandom };
+
+/** A message with the given fields and every other field empty. */
+export function message(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message {
+  return {
+    index: 0,
+    logTerm: 0,
+    commit: 0,
+    entries: [],
+    reject: false,
+    rejectHint: 0,
+    snapshot: null,
+    context: null,
+    ...fields,
   };
 }
 
@@ -189,18 +196,7 @@ export class Network {
 
   /** Step a message directly into its recipient, then stabilize. */
   inject(m: Partial<Message> & { type: MessageType; to: NodeId; from: NodeId }): void {
-    this.node(m.to).raw.step({
-      term: 0,
-      index: 0,
-      logTerm: 0,
-      commit: 0,
-      entries: [],
-      reject: false,
-      rejectHint: 0,
-      snapshot: null,
-      context: null,
-      ...m,
-    });
+    this.node(m.to).raw.step(message({ term: 0, ...m }));
     this.stabilize();
   }
 

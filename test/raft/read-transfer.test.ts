@@ -132,7 +132,8 @@ test('leadership transfer to a lagging follower: catch up first, then MsgTimeout
   assert.equal(timeoutNow.length, 1);
 });
 
-test('proposals are dropped during a transfer, and a stuck transfer aborts after an election timeout', () => {
+/** Leader 1 (with 'a' committed) transferring to node 3, which is cut off: the transfer cannot finish. */
+function transferStuckOnIsolatedNode3(): Network {
   const net = new Network([1, 2, 3]);
   net.campaign(1);
   net.isolate(3);
@@ -140,6 +141,11 @@ test('proposals are dropped during a transfer, and a stuck transfer aborts after
   net.node(1).raw.transferLeader(3);
   net.stabilize();
   assert.equal(net.raft(1).leadTransferee, 3);
+  return net;
+}
+
+test('proposals are dropped during a transfer, and a stuck transfer aborts after an election timeout', () => {
+  const net = transferStuckOnIsolatedNode3();
   assert.throws(() => net.node(1).raw.propose(enc('x')), (e) => e === ErrProposalDropped['leader-transfer']);
   net.tick(10, [1, 2]);
   assert.equal(net.raft(1).leadTransferee, 0, 'aborted');
@@ -163,13 +169,7 @@ test('transfers to self, to a non-member and to a learner are ignored; followers
 });
 
 test('a second transfer request to another node replaces the first', () => {
-  const net = new Network([1, 2, 3]);
-  net.campaign(1);
-  net.isolate(3);
-  net.propose(1, 'a');
-  net.node(1).raw.transferLeader(3);
-  net.stabilize();
-  assert.equal(net.raft(1).leadTransferee, 3);
+  const net = transferStuckOnIsolatedNode3();
   net.node(1).raw.transferLeader(2);
   net.stabilize();
   assert.equal(net.leader(), 2);

@@ -2,7 +2,7 @@
 // parser (redis-parser), and doubles formatted as C's %.17g (expected values from printf).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisParser } from '../server/helpers.js';
+import { RedisParser } from '../support/resp-client.js';
 import { ReplyWriter, encodeReply, formatDouble } from '../../src/resp/encoder.js';
 import {
   BoolReply,

@@ -1,7 +1,6 @@
 // Test helpers: an in-process server on port 0 (with a few test-only commands added to the real
 // table), and a raw client that reads exact bytes or parses RESP2 with redis-parser.
 import { connect, type Socket } from 'node:net';
-import { createRequire } from 'node:module';
 import { buildCommandTable } from '../../src/commands/table.js';
 import type { CommandSpec, DataCommand, ServerCommand } from '../../src/commands/types.js';
 import type { ServerContext } from '../../src/commands/server-context.js';
@@ -9,13 +8,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { Logger } from '../../src/server/logger.js';
 import { SlotraftServer } from '../../src/server/server.js';
 import { OK, type Reply } from '../../src/resp/reply.js';
-
-type ParserCtor = new (handlers: {
-  returnReply: (reply: unknown) => void;
-  returnError: (error: Error) => void;
-  returnBuffers?: boolean;
-}) => { execute(data: Buffer): void };
-export const RedisParser = createRequire(import.meta.url)('redis-parser') as ParserCtor;
+import { RedisParser, encodeCommand } from '../support/resp-client.js';
 
 const base = { categories: [], summary: 'test only', since: '0', group: 'test' };
 
@@ -234,10 +227,4 @@ export class RawClient {
       });
     }
   }
-}
-
-export function encodeCommand(argv: readonly string[]): string {
-  let out = `*${argv.length}\r\n`;
-  for (const arg of argv) out += `$${arg.length}\r\n${arg}\r\n`;
-  return out;
 }

@@ -12,23 +12,10 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
-  type Message,
 } from '../../src/raft/types.js';
 import type { Ready } from '../../src/raft/ready.js';
+import { message } from '../raft/harness.js';
 
-function message(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message {
-  return {
-    index: 0,
-    logTerm: 0,
-    commit: 0,
-    entries: [],
-    reject: false,
-    rejectHint: 0,
-    snapshot: null,
-    context: null,
-    ...fields,
-  };
-}
 
 const confEntry = (index: number, term: number, cc: ConfChange): Entry => ({
   index,

@@ -1,8 +1,7 @@
 // Test helpers for the keyspace and the string/key commands: run handlers on a Keyspace without
 // sockets, and run the same commands on a real redis-server to compare replies side by side.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import net from 'node:net';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { Keyspace } from '../../src/store/keyspace.js';
 import type { CollectionType, CollectionValue } from '../../src/store/value.js';
 import { stringCommands } from '../../src/commands/strings.js';
@@ -17,6 +16,8 @@ import {
   SimpleString,
   type Reply,
 } from '../../src/resp/reply.js';
+import { RedisParser, connectSocket, encodeRequest } from '../support/resp-client.js';
+import { startRedisServer, type RedisServer, type RedisServerOptions } from '../support/real-redis.js';
 
 const specs = new Map<string, DataCommand>();
 for (const spec of [...stringCommands, ...keyCommands]) if (spec.kind === 'data') specs.set(spec.name, spec);
@@ -63,17 +64,6 @@ export function plain(reply: Reply): Plain {
   throw new Error(`reply kind not handled by the harness: ${String(reply)}`);
 }
 
-interface RespParser {
-  execute(chunk: Buffer): void;
-}
-type ParserCtor = new (options: {
-  returnReply(reply: unknown): void;
-  returnError(error: Error): void;
-  returnBuffers?: boolean;
-  stringNumbers?: boolean;
-}) => RespParser;
-const Parser = createRequire(import.meta.url)('redis-parser') as ParserCtor;
-
 function plainFromParser(value: unknown): Plain {
   if (value === null) return null;
   if (Buffer.isBuffer(value)) return value.latin1Slice();
@@ -83,26 +73,15 @@ function plainFromParser(value: unknown): Plain {
   return String(value);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A real redis-server on a free port with a one-request-at-a-time client. */
 export class RealRedis {
   private queue: ((value: Plain) => void)[] = [];
 
   private constructor(
-    private readonly child: ChildProcess,
-    private readonly socket: net.Socket,
+    private readonly server: RedisServer,
+    private readonly socket: Socket,
   ) {
-    const parser = new Parser({
+    const parser = new RedisParser({
       returnReply: (reply) => this.queue.shift()?.(plainFromParser(reply)),
       returnError: (error) => this.queue.shift()?.(plainFromParser(error)),
       returnBuffers: true,
@@ -111,40 +90,26 @@ export class RealRedis {
     socket.on('data', (chunk) => parser.execute(chunk));
   }
 
-  static async start(extraArgs: string[] = []): Promise<RealRedis> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
-      const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', ...extraArgs], {
-        stdio: 'ignore',
-      });
-      for (let i = 0; i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 40));
-        const socket = await new Promise<net.Socket | null>((resolve) => {
-          const s = net.connect(port, '127.0.0.1');
-          s.once('connect', () => resolve(s));
-          s.once('error', () => resolve(null));
-        });
-        if (socket !== null) return new RealRedis(child, socket);
-        if (child.exitCode !== null) break; // port taken meanwhile: try another
-      }
-      child.kill('SIGKILL');
+  static async start(options: RedisServerOptions = {}): Promise<RealRedis> {
+    const server = await startRedisServer(options);
+    try {
+      return new RealRedis(server, await connectSocket(server.port));
+    } catch (error) {
+      await server.stop();
+      throw error;
     }
-    throw new Error('could not start redis-server');
   }
 
   call(...argv: string[]): Promise<Plain> {
     return new Promise((resolve) => {
       this.queue.push(resolve);
-      const parts = [`*${argv.length}\r\n`];
-      for (const arg of argv) parts.push(`$${arg.length}\r\n${arg}\r\n`);
-      this.socket.write(Buffer.from(parts.join(''), 'latin1'));
+      this.socket.write(encodeRequest(argv));
     });
   }
 
   async stop(): Promise<void> {
     this.socket.destroy();
-    this.child.kill('SIGKILL');
-    if (this.child.exitCode === null) await new Promise((r) => this.child.once('exit', r));
+    await this.server.stop();
   }
 }
 
@@ -162,6 +127,21 @@ export async function compareScript(
     if (JSON.stringify(ours) !== JSON.stringify(theirs)) diffs.push({ argv, ours, theirs });
   }
   return diffs;
+}
+
+/** A script written one command a line, words split on spaces; `""` stands for the empty string. */
+export function words(lines: string): string[][] {
+  return lines
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map((w) => (w === '""' ? '' : w)));
+}
+
+/** Flushes the real server, runs the script on both sides and asserts that every reply is the same. */
+export async function assertSameReplies(redis: RealRedis, script: string[][], runner = new Runner()): Promise<void> {
+  await redis.call('FLUSHALL');
+  const diffs = await compareScript(redis, runner, script);
+  assert.deepEqual(diffs, []);
 }
 
 /** A stand-in collection for keyspace tests (the real types live in src/store/types/). */

@@ -14,18 +14,8 @@ import {
 import { keySlot } from '../../src/cluster/slot.js';
 import type { Value } from '../../src/store/value.js';
 import { FakeCollection } from './harness.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-/** A seeded PRNG (mulberry32) so a failure is reproducible from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ModelEntry {
   value: Value;
@@ -44,7 +34,7 @@ function expectedMemory(model: Map<string, ModelEntry>): number {
 
 test('model-based: random operations agree with a naive Map model', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const db = new Keyspace();
     const model = new Map<string, ModelEntry>();
     let now = 1_000_000;
@@ -164,7 +154,7 @@ test('per-slot index: counts, keys, deletion of a slot', () => {
 
 test('SCAN returns every key present for the whole scan, despite changes between calls', () => {
   for (const seed of [7, 8, 9]) {
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const shards = [new Keyspace(), new Keyspace()];
     // Two shards own alternate slots, as on a node that leads two shard groups.
     const shardOf = (key: string) => shards[keySlot(key) % 2]!;
@@ -238,7 +228,7 @@ test('eviction: every policy picks plausible victims and noeviction none', () =>
   for (const policy of EVICTION_POLICIES) {
     const db = new Keyspace();
     db.setAccessTracking(trackingForPolicy(policy));
-    const random = prng(42);
+    const random = seededRandom(42);
     for (let i = 0; i < 400; i++) db.set(`k${i}`, 'v', now - 1_000_000, i < 100 ? now + 1000 * (i + 1) : undefined);
     // Keys 200..399 are "hot": read many times recently.
     for (let r = 0; r < 20; r++) for (let i = 200; i < 400; i++) db.get(`k${i}`, now - 10_000 + r);
@@ -261,7 +251,7 @@ test('eviction: every policy picks plausible victims and noeviction none', () =>
     }
   }
   const empty = new Keyspace();
-  assert.deepEqual(empty.evictionCandidates('volatile-lru', 5, prng(1), 0, 3), []);
+  assert.deepEqual(empty.evictionCandidates('volatile-lru', 5, seededRandom(1), 0, 3), []);
 });
 
 test('LFU counter grows logarithmically and decays; LRU idle time follows the clock', () => {
@@ -282,7 +272,7 @@ test('LFU counter grows logarithmically and decays; LRU idle time follows the cl
 
 test('randomKey returns live keys only, and undefined on an empty keyspace', () => {
   const db = new Keyspace();
-  const random = prng(3);
+  const random = seededRandom(3);
   assert.equal(db.randomKey(random, 0), undefined);
   for (let i = 0; i < 100; i++) db.set(`k${i}`, 'v', 0, i < 50 ? 10 : undefined);
   const seen = new Set<string>();

@@ -116,6 +116,20 @@ function pairs(entries: string[]): [string, string][] {
   return out;
 }
 
+/** The element count, then that many (string, second) pairs: the plain zset and hash encodings. */
+function readPairs<T>(reader: RdbReader, readSecond: () => T): [string, T][] {
+  const n = readCount(reader);
+  const out: [string, T][] = [];
+  for (let i = 0; i < n; i++) out.push([reader.readString(), readSecond()]);
+  return out;
+}
+
+/** The count, then each string: the plain list and set encodings. */
+function writeStrings(writer: RdbWriter, items: readonly string[]): void {
+  writer.writeLength(items.length);
+  for (const item of items) writer.writeString(item);
+}
+
 function hashFrom(entries: Iterable<[string, string]>): HashValue {
   const hash = new HashValue();
   for (const [field, value] of entries) hash.set(field, value);
@@ -151,9 +165,7 @@ registerRdbType('list', {
     return list;
   },
   save(value: CollectionValue, writer: RdbWriter): number {
-    const list = value as ListValue;
-    writer.writeLength(list.length);
-    for (const e of list.toArray()) writer.writeString(e);
+    writeStrings(writer, (value as ListValue).toArray());
     return RDB_TYPE_LIST;
   },
 });
@@ -168,9 +180,7 @@ registerRdbType('set', {
     return set;
   },
   save(value: CollectionValue, writer: RdbWriter): number {
-    const set = value as SetValue;
-    writer.writeLength(set.size);
-    for (const m of set.members()) writer.writeString(m);
+    writeStrings(writer, (value as SetValue).members());
     return RDB_TYPE_SET;
   },
 });
@@ -181,11 +191,9 @@ registerRdbType('zset', {
     if (type === RDB_TYPE_ZSET_LISTPACK) {
       return zsetFrom(pairs(readListpack(reader.readString())).map(([m, s]): [string, number] => [m, parseStoredScore(s)]));
     }
-    const n = readCount(reader);
-    const entries: [string, number][] = [];
-    for (let i = 0; i < n; i++) entries.push([reader.readString(), reader.readBinaryDouble()]);
+    const entries = readPairs(reader, () => reader.readBinaryDouble());
     const zset = zsetFrom(entries);
-    if (zset.size !== n) fail('duplicate zset member');
+    if (zset.size !== entries.length) fail('duplicate zset member');
     return zset;
   },
   save(value: CollectionValue, writer: RdbWriter): number {
@@ -206,11 +214,9 @@ registerRdbType('hash', {
   loadTypes: [RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK],
   load(type: number, reader: RdbReader): CollectionValue {
     if (type === RDB_TYPE_HASH_LISTPACK) return hashFrom(pairs(readListpack(reader.readString())));
-    const n = readCount(reader);
-    const entries: [string, string][] = [];
-    for (let i = 0; i < n; i++) entries.push([reader.readString(), reader.readString()]);
+    const entries = readPairs(reader, () => reader.readString());
     const hash = hashFrom(entries);
-    if (hash.size !== n) fail('duplicate hash field');
+    if (hash.size !== entries.length) fail('duplicate hash field');
     return hash;
   },
   save(value: CollectionValue, writer: RdbWriter): number {

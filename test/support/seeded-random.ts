@@ -1,0 +1,13 @@
+// A seeded PRNG for tests (mulberry32): tiny, and a failing case replays from its printed seed.
+
+/** A function returning floats in [0, 1), the same stream for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
