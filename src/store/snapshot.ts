@@ -11,6 +11,8 @@
 import type { Keyspace } from './keyspace.js';
 import { RdbFormatError, RdbReader, RdbWriter, readValue, writeValue } from './dump.js';
 import { SLOT_COUNT } from '../cluster/slot.js';
+// Registers the RDB codecs of hashes, lists, sets and sorted sets: a snapshot carries every type.
+import './types/rdb.js';
 
 const MAGIC = 'SRKS';
 const VERSION = 1;
