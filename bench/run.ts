@@ -383,13 +383,27 @@ async function main(): Promise<void> {
     const markdown = report(options, rows, memory, { versions: await versionsText(), loadAtStart });
     process.stdout.write(markdown);
     if (options.out !== '-') {
-      writeFileSync(options.out, markdown);
+      writeFileSync(options.out, markdown + keptTail(options.out));
       process.stderr.write(`written to ${options.out}\n`);
     }
   } finally {
     await candidate?.stop();
     await redis.stop();
   }
+}
+
+/** Sections written by other benchmarks (the Raft ones) follow this marker and are kept as they are. */
+const KEEP_MARKER = '<!-- other benchmarks below: kept when bench/run.ts rewrites this file -->';
+
+function keptTail(path: string): string {
+  let previous = '';
+  try {
+    previous = readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+  const at = previous.indexOf(KEEP_MARKER);
+  return at === -1 ? '' : '\n' + previous.slice(at);
 }
 
 main().catch((err: unknown) => {
