@@ -11,7 +11,7 @@ export class AdminServer {
   private http: Server | null = null;
 
   constructor(private readonly node: SlotraftServer) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'slotraft_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'slotraft_' });
     this.defineMetrics();
   }
 
