@@ -75,29 +75,17 @@ export function limitSize(ents: Entry[], maxSize: number): Entry[] {
 }
 
 /**
- * An in-memory LogStorage, etcd's MemoryStorage. `ents[0]` is a placeholder holding the index and term of
- * the last compacted entry (the snapshot's), so term() works one below firstIndex().
+ * The read side shared by the in-memory logs (MemoryStorage here, the durable log's GroupLog): `ents[0]`
+ * is a placeholder holding the index and term of the last compacted entry (the snapshot's), so term()
+ * works one below firstIndex().
  */
-export class MemoryStorage implements LogStorage {
-  private hardState: HardState = EMPTY_HARD_STATE;
-  private snap: Snapshot;
-  private ents: Entry[] = [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }];
-
-  /**
-   * `confState`: the members of a brand-new group, recorded as an empty snapshot at index 0 (an
-   * alternative to RawNode.bootstrap: every member starts with the same configuration and no entries).
-   */
-  constructor(confState?: ConfState) {
-    this.snap = EMPTY_SNAPSHOT;
-    if (confState !== undefined) this.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
-  }
+export abstract class InMemoryLog implements LogStorage {
+  protected hardState: HardState = EMPTY_HARD_STATE;
+  protected snap: Snapshot = EMPTY_SNAPSHOT;
+  protected ents: Entry[] = [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }];
 
   initialState(): InitialState {
     return { hardState: this.hardState, confState: this.snap.metadata.confState };
-  }
-
-  setHardState(hs: HardState): void {
-    this.hardState = hs;
   }
 
   entries(lo: Index, hi: Index, maxSize: number): Entry[] {
@@ -125,6 +113,22 @@ export class MemoryStorage implements LogStorage {
 
   snapshot(): Snapshot {
     return this.snap;
+  }
+}
+
+/** An in-memory LogStorage, etcd's MemoryStorage. */
+export class MemoryStorage extends InMemoryLog {
+  /**
+   * `confState`: the members of a brand-new group, recorded as an empty snapshot at index 0 (an
+   * alternative to RawNode.bootstrap: every member starts with the same configuration and no entries).
+   */
+  constructor(confState?: ConfState) {
+    super();
+    if (confState !== undefined) this.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
+  }
+
+  setHardState(hs: HardState): void {
+    this.hardState = hs;
   }
 
   /** Replace the contents with a snapshot (a follower installing one from its leader). */

@@ -8,10 +8,9 @@
 // snapshot file that turns out to be corrupt).
 
 import { assert } from '../../assert.js';
-import { ErrCompacted, ErrSnapshotOutOfDate, ErrUnavailable } from '../errors.js';
-import type { InitialState, LogStorage } from '../log-storage.js';
-import { EMPTY_HARD_STATE, EMPTY_SNAPSHOT, limitSize } from '../log-storage.js';
-import type { Entry, GroupId, HardState, Index, Snapshot, Term } from '../types.js';
+import { ErrSnapshotOutOfDate } from '../errors.js';
+import { InMemoryLog } from '../log-storage.js';
+import type { Entry, GroupId, HardState, Index, Snapshot } from '../types.js';
 import { ENTRY_KEY_BYTES, KeyKind, groupKey, writeEntryKey } from './keys.js';
 import {
   encodeHardStateRecord,
@@ -50,15 +49,13 @@ export interface RecoveredGroup {
   readonly entries: Entry[];
 }
 
-export class GroupLog implements LogStorage {
-  private hardState: HardState = EMPTY_HARD_STATE;
-  private snap: Snapshot = EMPTY_SNAPSHOT;
-  private ents: Entry[] = [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }];
+export class GroupLog extends InMemoryLog {
   private readonly hardStateKey: Buffer;
   private readonly truncatedKey: Buffer;
   private readonly snapshotKey: Buffer;
 
   constructor(readonly groupId: GroupId) {
+    super();
     this.hardStateKey = groupKey(KeyKind.HardState, groupId);
     this.truncatedKey = groupKey(KeyKind.Truncated, groupId);
     this.snapshotKey = groupKey(KeyKind.SnapshotMeta, groupId);
@@ -70,39 +67,6 @@ export class GroupLog implements LogStorage {
     g.snap = r.snapshot;
     g.ents = [{ term: r.truncated.term, index: r.truncated.index, type: 0, data: new Uint8Array(0) }, ...r.entries];
     return g;
-  }
-
-  // ---- LogStorage (read side, used by the core) ----
-
-  initialState(): InitialState {
-    return { hardState: this.hardState, confState: this.snap.metadata.confState };
-  }
-
-  entries(lo: Index, hi: Index, maxSize: number): Entry[] {
-    const offset = this.ents[0]!.index;
-    if (lo <= offset) throw ErrCompacted;
-    if (hi > this.lastIndex() + 1) throw ErrUnavailable;
-    if (this.ents.length === 1) throw ErrUnavailable;
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxSize);
-  }
-
-  term(i: Index): Term {
-    const offset = this.ents[0]!.index;
-    if (i < offset) throw ErrCompacted;
-    if (i - offset >= this.ents.length) throw ErrUnavailable;
-    return this.ents[i - offset]!.term;
-  }
-
-  firstIndex(): Index {
-    return this.ents[0]!.index + 1;
-  }
-
-  lastIndex(): Index {
-    return this.ents[0]!.index + this.ents.length - 1;
-  }
-
-  snapshot(): Snapshot {
-    return this.snap;
   }
 
   // ---- writes: checkChange first (no change on a refusal), then apply ----
