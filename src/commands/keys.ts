@@ -6,6 +6,7 @@ import { INT64_MAX, INT64_MIN, parseInt64 } from '../store/numbers.js';
 import { dumpValue, loadDumpPayload, verifyDumpPayload } from '../store/dump.js';
 import { typeOf, type StringEncoding } from '../store/value.js';
 import { NOT_INTEGER_REPLY } from './strings.js';
+import { ONE_KEY, dataSpecsOf } from './data-spec.js';
 
 const NO_SUCH_KEY = new ErrorReply('ERR no such key');
 const SYNTAX_REPLY = new ErrorReply(SYNTAX);
@@ -293,21 +294,8 @@ const restore: DataHandler = (ctx, argv) => {
 
 // ---------------------------------------------------------------- specs
 
-function spec(
-  name: string,
-  arity: number,
-  flags: DataCommand['flags'],
-  categories: string[],
-  keys: DataCommand['keys'],
-  summary: string,
-  since: string,
-  run: DataHandler,
-  extra: Partial<DataCommand> = {},
-): DataCommand {
-  return { kind: 'data', name, arity, flags, categories, keys, summary, since, group: 'generic', run, ...extra };
-}
+const spec = dataSpecsOf('generic');
 
-const ONE_KEY = { first: 1, last: 1, step: 1 };
 const ALL_KEYS = { first: 1, last: -1, step: 1 };
 const TWO_KEYS = { first: 1, last: 2, step: 1 };
 const READ_FAST = ['keyspace', 'read', 'fast'];

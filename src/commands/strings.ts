@@ -1,5 +1,5 @@
 // String commands (Redis 7.0 t_string.c semantics, replies and error texts).
-import type { CommandSpec, DataContext, DataCommand, DataHandler } from './types.js';
+import type { CommandSpec, DataContext, DataHandler } from './types.js';
 import { ErrorReply, MapReply, OK, type Reply } from '../resp/reply.js';
 import { NOT_INTEGER, NOT_FLOAT, SYNTAX, WRONGTYPE } from '../resp/errors.js';
 import { KEEP_TTL } from '../store/keyspace.js';
@@ -13,6 +13,7 @@ import {
   parseInt64,
   parseLongDouble,
 } from '../store/numbers.js';
+import { ONE_KEY, dataSpecsOf } from './data-spec.js';
 
 export const WRONGTYPE_REPLY = new ErrorReply(WRONGTYPE);
 export const SYNTAX_REPLY = new ErrorReply(SYNTAX);
@@ -427,20 +428,8 @@ function lcsReply(a: string, b: string, getIdx: boolean, getLen: boolean, withMa
 
 // ---------------------------------------------------------------- specs
 
-function spec(
-  name: string,
-  arity: number,
-  flags: DataCommand['flags'],
-  categories: string[],
-  keys: DataCommand['keys'],
-  summary: string,
-  since: string,
-  run: DataHandler,
-): DataCommand {
-  return { kind: 'data', name, arity, flags, categories, keys, summary, since, group: 'string', run };
-}
+const spec = dataSpecsOf('string');
 
-const ONE_KEY = { first: 1, last: 1, step: 1 };
 const READ_FAST = ['read', 'string', 'fast'];
 const WRITE_FAST = ['write', 'string', 'fast'];
 const WRITE_SLOW = ['write', 'string', 'slow'];

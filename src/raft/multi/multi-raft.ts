@@ -33,14 +33,15 @@ import {
   type Message,
   type NodeId,
 } from '../types.js';
-import type {
-  ApplierPort,
-  CoalescedHeartbeat,
-  Frame,
-  GroupMessage,
-  GroupWrite,
-  StoragePort,
-  TransportPort,
+import {
+  heartbeatMessage,
+  type ApplierPort,
+  type CoalescedHeartbeat,
+  type Frame,
+  type GroupMessage,
+  type GroupWrite,
+  type StoragePort,
+  type TransportPort,
 } from './ports.js';
 
 /** Raft settings shared by every group of the node. */
@@ -517,19 +518,3 @@ export class MultiRaft {
   }
 }
 
-function heartbeatMessage(type: MessageType, frame: Frame, hb: CoalescedHeartbeat): Message {
-  return {
-    type,
-    from: frame.from,
-    to: frame.to,
-    term: hb.term,
-    index: 0,
-    logTerm: 0,
-    commit: hb.commit,
-    entries: [],
-    reject: false,
-    rejectHint: 0,
-    snapshot: null,
-    context: hb.context,
-  };
-}

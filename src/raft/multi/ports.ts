@@ -90,24 +90,29 @@ export function expandFrame(frame: Frame): GroupMessage[] {
     for (const hb of hbs) {
       out.push({
         groupId: hb.groupId,
-        message: {
-          type,
-          from: frame.from,
-          to: frame.to,
-          term: hb.term,
-          index: 0,
-          logTerm: 0,
-          commit: hb.commit,
-          entries: [],
-          reject: false,
-          rejectHint: 0,
-          snapshot: null,
-          context: hb.context,
-        },
+        message: heartbeatMessage(type, frame, hb),
       });
     }
   };
   add(frame.heartbeats, MessageType.Heartbeat);
   add(frame.heartbeatResps, MessageType.HeartbeatResp);
   return out;
+}
+
+/** The per-group message a coalesced heartbeat (or its response) stands for. */
+export function heartbeatMessage(type: MessageType, frame: Frame, hb: CoalescedHeartbeat): Message {
+  return {
+    type,
+    from: frame.from,
+    to: frame.to,
+    term: hb.term,
+    index: 0,
+    logTerm: 0,
+    commit: hb.commit,
+    entries: [],
+    reject: false,
+    rejectHint: 0,
+    snapshot: null,
+    context: hb.context,
+  };
 }
