@@ -61,11 +61,25 @@ function strtod(text: string): number | null {
   return Number(text);
 }
 
+/** `-?digits`, at most 15 digits: exactly representable, never zero by underflow. */
+function isShortInteger(arg: string): boolean {
+  const start = arg.charCodeAt(0) === 45 ? 1 : 0;
+  const length = arg.length;
+  if (length === start || length - start > 15) return false;
+  for (let i = start; i < length; i++) {
+    const c = arg.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /**
  * Redis's getDoubleFromObject: the whole argument must be a number (no spaces, no NaN); an overflow
  * to infinity or an underflow to zero is refused, as strtod's ERANGE is.
  */
 export function parseDouble(arg: string): number | null {
+  // Fast path for the common small integer (ZADD key 1 m): the general rules give the same number.
+  if (isShortInteger(arg)) return Number(arg);
   const value = strtod(arg);
   if (value === null) return null;
   if (!Number.isFinite(value) && !INFINITY.test(arg)) return null;
@@ -176,9 +190,9 @@ export function lookup<T extends CollectionValue>(
 }
 
 /** After an in-place change: delete the key if the collection is now empty, else account for it. */
-export function afterChange(ctx: DataContext, key: string, size: number): void {
+export function afterChange(ctx: DataContext, key: string, size: number, value?: CollectionValue): void {
   if (size === 0) ctx.db.delete(key, ctx.nowMs);
-  else ctx.db.touched(key);
+  else ctx.db.touched(key, value);
 }
 
 /** The optional `count` at argv[2] (SPOP, LPOP, RPOP): null when absent, else 0 or more. */
@@ -203,7 +217,7 @@ export function removeMembers<T extends Removable>(
   if (found === undefined) return 0;
   let removed = 0;
   for (let i = 2; i < argv.length; i++) if (found.delete(argv[i]!)) removed++;
-  if (removed > 0) afterChange(ctx, argv[1]!, found.size);
+  if (removed > 0) afterChange(ctx, argv[1]!, found.size, found);
   return removed;
 }
 

@@ -29,7 +29,7 @@ function hashForWrite(ctx: DataContext, key: string): { hash: HashValue; isNew: 
 
 function store(ctx: DataContext, key: string, hash: HashValue, isNew: boolean): void {
   if (isNew) ctx.db.set(key, hash, ctx.nowMs);
-  else ctx.db.touched(key);
+  else ctx.db.touched(key, hash);
 }
 
 function hset(ctx: DataContext, argv: readonly string[]): Reply {

@@ -55,7 +55,7 @@ function pushGeneric(ctx: DataContext, argv: readonly string[], end: End, onlyIf
   const list = found ?? new ListValue();
   for (let i = 2; i < argv.length; i++) push(list, end, argv[i]!);
   if (found === undefined) ctx.db.set(key, list, ctx.nowMs);
-  else ctx.db.touched(key);
+  else ctx.db.touched(key, list);
   return list.length;
 }
 
@@ -69,13 +69,13 @@ function popGeneric(ctx: DataContext, argv: readonly string[], end: End): Reply 
   if (list === undefined) return count === null ? null : NullArray.instance;
   if (count === null) {
     const value = pop(list, end);
-    afterChange(ctx, key, list.length);
+    afterChange(ctx, key, list.length, list);
     return value;
   }
   if (count === 0) return [];
   const out: string[] = [];
   while (out.length < count && list.length > 0) out.push(pop(list, end));
-  afterChange(ctx, key, list.length);
+  afterChange(ctx, key, list.length, list);
   return out;
 }
 
@@ -272,7 +272,7 @@ function blpopGeneric(ctx: DataContext, argv: readonly string[], end: End): Repl
     if (list instanceof ErrorReply) return list;
     if (list === undefined) continue;
     const value = pop(list, end);
-    afterChange(ctx, key, list.length);
+    afterChange(ctx, key, list.length, list);
     return [key, value];
   }
   return WOULD_BLOCK;

@@ -31,7 +31,7 @@ function sadd(ctx: DataContext, argv: readonly string[]): Reply {
   let added = 0;
   for (let i = 2; i < argv.length; i++) if (set.add(argv[i]!)) added++;
   if (found === undefined) ctx.db.set(argv[1]!, set, ctx.nowMs);
-  else if (added > 0) ctx.db.touched(argv[1]!);
+  else if (added > 0) ctx.db.touched(argv[1]!, set);
   return added;
 }
 

@@ -257,7 +257,7 @@ function zaddGeneric(ctx: DataContext, argv: readonly string[], flags: AddFlags,
   }
   if (added + updated > 0) {
     if (found === undefined) ctx.db.set(key, zset, ctx.nowMs);
-    else ctx.db.touched(key);
+    else ctx.db.touched(key, zset);
   }
   if (error !== null) return error;
   if (incr) return processed > 0 ? new DoubleReply(lastScore) : null;

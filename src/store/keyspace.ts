@@ -268,13 +268,14 @@ export class Keyspace {
 
   /**
    * A collection command changed the value of `key` in place: re-reads its memoryBytes() and
-   * notifies listeners. The key must exist and hold a non-empty collection (delete it instead when
+   * notifies listeners. `value`, when given, must be the collection stored at `key`. The key must exist and hold a non-empty collection (delete it instead when
    * the command emptied it).
    */
-  touched(key: string): void {
-    const value = this.slots[this.slotOf(key)]?.get(key);
-    assert(value !== undefined && typeof value !== 'string', 'touched on a missing key or a string');
-    const bytes = (value as CollectionValue).memoryBytes();
+  touched(key: string, value?: CollectionValue): void {
+    // A command that already holds the value passes it, saving the slot hash and Map lookup.
+    const stored = value ?? this.slots[this.slotOf(key)]?.get(key);
+    assert(stored !== undefined && typeof stored !== 'string', 'touched on a missing key or a string');
+    const bytes = (stored as CollectionValue).memoryBytes();
     this.memoryBytes += bytes - (this.collectionBytes.get(key) ?? 0);
     this.collectionBytes.set(key, bytes);
     if (this.listeners.length !== 0) this.emit(key);
