@@ -398,7 +398,7 @@ const KEEP_MARKER = '<!-- other benchmarks below: kept when bench/run.ts rewrite
 function keptTail(path: string): string {
   let previous = '';
   try {
-    previous = readFileSync(path, 'latin1');
+    previous = readFileSync(path, 'utf8');
   } catch {
     return '';
   }
