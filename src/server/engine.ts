@@ -131,14 +131,19 @@ export class LocalEngine implements ShardEngine {
   }
 
   evictKeys(keys: readonly string[]): number {
-    const nowMs = this.clock();
+    const deleted = this.applyEvict(keys, this.clock());
+    this.evictedKeys += deleted;
+    return deleted;
+  }
+
+  /** The eviction effect: deletes the keys still present at `nowMs`; returns how many. */
+  applyEvict(keys: readonly string[], nowMs: number): number {
     let deleted = 0;
     for (const key of keys) {
       if (this.keyspace.getForWrite(key, nowMs) === undefined) continue; // expired meanwhile: counted as expired
       this.keyspace.delete(key, nowMs);
       deleted++;
     }
-    this.evictedKeys += deleted;
     return deleted;
   }
 

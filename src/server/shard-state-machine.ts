@@ -118,12 +118,7 @@ export class ShardStateMachine {
       case EntryKind.Expire:
         return [this.runner.applyExpire(p.argvs[0] ?? [], p.nowMs)];
       case EntryKind.Evict: {
-        let deleted = 0;
-        for (const key of p.argvs[0] ?? []) {
-          if (this.keyspace.getForWrite(key, p.nowMs) === undefined) continue; // expired meanwhile
-          this.keyspace.delete(key, p.nowMs);
-          deleted++;
-        }
+        const deleted = this.runner.applyEvict(p.argvs[0] ?? [], p.nowMs);
         this.evictedKeys += deleted;
         return [deleted];
       }
