@@ -105,6 +105,8 @@ export interface ServerApi {
   loading?(): boolean;
   /** Timestamp source of the composition root (ms since epoch). */
   nowMs(): number;
+  /** CLUSTER FAILOVER (cluster mode: lead every shard this node follows). */
+  failover?(): Reply;
   /** Starts a graceful shutdown (SHUTDOWN). */
   shutdown(): void;
 }

@@ -111,6 +111,13 @@ export class BlockingRegistry implements BlockingApi {
     return true;
   }
 
+  /** Answers every waiter parked on `engine` with the reply `replyFor` gives (its shard moved away). */
+  redirect(engine: ShardEngine, replyFor: (keys: readonly string[]) => Reply): void {
+    for (const waiter of [...this.byClient.values()]) {
+      if (waiter.engine === engine) this.finish(waiter, replyFor(waiter.keys));
+    }
+  }
+
   /** Serves the waiters of the keys written since the last call, in arrival order per key. */
   serveReady(): void {
     for (let round = 0; round < SERVE_ROUNDS_MAX && this.ready.size !== 0; round++) {

@@ -80,7 +80,11 @@ const DIRECTIVES: readonly Directive[] = [
   directive('cluster-announce-ip', text, ''),
   directive('cluster-announce-port', int(0, 65535), '0'),
   directive('read-consistency', oneOf('linearizable', 'lease'), 'linearizable'),
-  directive('shards', int(1, 16384), '1', false),
+  directive('shards', int(1, 16384), '16', false),
+  directive('replicas', int(1, 7), '3', false),
+  directive('cluster-secret', text, '', false),
+  directive('cluster-init', text, '', false),
+  directive('raft-tick-ms', int(10, 1000), '50', false),
   // Harmless: accepted for redis.conf compatibility and for clients that CONFIG GET them.
   directive('save', text, '', true, true),
   directive('appendonly', bool, 'no'),

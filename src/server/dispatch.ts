@@ -17,6 +17,7 @@ import { PubSubRegistry, type ClientPubSub } from './pubsub.js';
 import { WatchRegistry, type ClientTransaction, type QueuedCommand, type TransactionHost } from './transactions.js';
 import type { CommandStat, Stats } from './stats.js';
 import type { Logger } from './logger.js';
+import { NotLeaderError } from './raft-engine.js';
 
 /** What dispatch needs from the server around it. */
 export interface DispatchHost {
@@ -34,6 +35,8 @@ export interface DispatchHost {
   /** Evicts as the policy says while used memory is above maxmemory; false if it is still above. */
   reclaimMemory(): boolean;
   nowMs(): number;
+  /** The reply for a command whose engine found this node no longer leads its shard (MOVED or CLUSTERDOWN). */
+  notLeaderReply?(error: NotLeaderError, slot: number | null): ErrorReply;
 }
 
 /** A connection as dispatch sees it. */
@@ -166,14 +169,14 @@ export class Dispatcher {
         result = this.runData(spec, entry.write, engine, session.resp, argv);
       }
     } catch (error) {
-      result = this.internalError(spec.name, error);
+      result = this.failure(spec.name, error, decision);
     }
     // ASKING lasts for one command, or until EXEC inside MULTI (Redis resetClient).
     if (session.asking && spec.name !== ASKING && !client.transaction.active()) session.asking = false;
     if (result instanceof Promise) {
       return result.then(
         (value) => this.finish(client, entry, argv, engine, value),
-        (error: unknown) => this.finish(client, entry, argv, engine, this.internalError(spec.name, error)),
+        (error: unknown) => this.finish(client, entry, argv, engine, this.failure(spec.name, error, decision)),
       );
     }
     return this.finish(client, entry, argv, engine, result);
@@ -329,9 +332,16 @@ export class Dispatcher {
    * nothing interleaved); server commands (PING, PUBLISH...) run between them in order.
    */
   private runQueue(client: DispatchClient, queue: readonly QueuedCommand[]): Reply | Promise<Reply> {
-    const engine = this.engineOf(this.routeQueue(client.session, queue));
+    const decision = this.routeQueue(client.session, queue);
+    const engine = this.engineOf(decision);
     if (engine === undefined) return new ErrorReply(errors.CLUSTERDOWN_DOWN);
-    return this.runQueueFrom(client, engine, queue, 0, []);
+    try {
+      return this.runQueueFrom(client, engine, queue, 0, []);
+    } catch (error) {
+      // Nothing ran: the shard's leadership moved away between routing and proposing.
+      if (error instanceof NotLeaderError) return this.failure('exec', error, decision);
+      throw error;
+    }
   }
 
   private runQueueFrom(
@@ -356,6 +366,7 @@ export class Dispatcher {
           step = result instanceof Promise ? result.then((r) => [r]) : [result];
         }
       } catch (error) {
+        if (error instanceof NotLeaderError && index === 0) throw error; // before anything ran
         step = [this.internalError(first.spec.name, error)];
       }
       const from = index;
@@ -387,6 +398,14 @@ export class Dispatcher {
       if (reply instanceof ErrorReply) this.host.stats.countError(reply.message);
       replies.push(reply);
     }
+  }
+
+  /** A command that threw: a redirect if its shard is led elsewhere now, else an internal error. */
+  private failure(name: string, error: unknown, decision: RouteDecision | null): ErrorReply {
+    if (error instanceof NotLeaderError && this.host.notLeaderReply !== undefined) {
+      return this.host.notLeaderReply(error, decision?.kind === 'local' ? decision.slot : null);
+    }
+    return this.internalError(name, error);
   }
 
   private internalError(name: string, error: unknown): ErrorReply {

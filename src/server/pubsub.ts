@@ -39,6 +39,8 @@ function encodePush(items: Reply[], resp: 2 | 3): RawReply {
 type Subscribers = Map<string, Set<ClientPubSub>>;
 
 export class PubSubRegistry {
+  /** Cluster mode: sends a message published by a client here to the other nodes (Redis's bus does). */
+  forward: ((kind: 'channel' | 'shard', channel: string, message: string) => void) | null = null;
   private readonly byKind: Record<PubSubKind, Subscribers> = {
     channel: new Map(),
     pattern: new Map(),
@@ -179,6 +181,7 @@ export class ClientPubSub implements PubSubApi {
   }
 
   publish(kind: 'channel' | 'shard', channel: string, message: string): number {
+    this.registry.forward?.(kind, channel, message);
     return this.registry.publish(kind, channel, message);
   }
 

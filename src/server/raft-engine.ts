@@ -1,5 +1,5 @@
 // A ShardEngine over one Raft group of a MultiRaft: writes go through the group's log, reads are
-// linearizable. Not wired into the server yet; see the "Wiring" notes below.
+// linearizable. Cluster mode (cluster-runtime.ts) hosts one per shard group; see the "Wiring" notes below.
 //
 // Writes (write, writeBatch, expireKeys, evictKeys, flush) on the leader: the command line(s), the
 // leader's nowMs, a seed and a proposal id are encoded as ONE entry (src/server/proposal.ts, a MULTI/EXEC
@@ -90,6 +90,8 @@ export interface RaftEngineOptions {
   /** State to start from (a restarted replica): the data of the group's stored snapshot. */
   readonly snapshotData?: Uint8Array;
   readonly maxProposers?: number;
+  /** Called after a proposal or a read was queued: the host should run a turn soon. */
+  readonly onWork?: () => void;
 }
 
 export interface ReadOptions {
@@ -121,6 +123,7 @@ export class RaftEngine implements ShardEngine {
   private readonly readConsistency: ReadConsistency;
   private readonly maxPendingWrites: number;
   private readonly maxPendingReads: number;
+  private readonly onWork: () => void;
   private seq: number;
   private readonly pendingWrites = new Map<number, PendingWrite>();
   /** Reads that will share the next ReadIndex. */
@@ -150,6 +153,7 @@ export class RaftEngine implements ShardEngine {
     this.maxPendingWrites = options.maxPendingWrites ?? 10000;
     this.maxPendingReads = options.maxPendingReads ?? 10000;
     this.seq = options.sequenceStart;
+    this.onWork = options.onWork ?? (() => {});
   }
 
   get appliedIndex(): Index {
@@ -224,6 +228,7 @@ export class RaftEngine implements ShardEngine {
       if (err.reason === 'uncommitted-size-limit') return Promise.resolve(PENDING_WRITES_FULL);
       throw this.notLeader();
     }
+    this.onWork();
     return new Promise((settle) => {
       this.pendingWrites.set(seq, { term: status.hardState.term, settle });
     });
@@ -247,6 +252,7 @@ export class RaftEngine implements ShardEngine {
       }
       // No entry of this term committed yet: the lease proves nothing; fall back to a ReadIndex.
     }
+    if (this.nextReadBatch.length === 0) this.onWork();
     return new Promise((resolve, reject) => {
       this.pendingReadCount++;
       this.nextReadBatch.push({ command, argv, resp, resolve, reject });

@@ -1,6 +1,9 @@
 // The composition root of one node: sockets, timers, the clock, and the wiring of the keyspace,
-// engines, command table, dispatch and cluster view. A one-node cluster for now: one shard holding
-// all 16384 slots, executed by a LocalEngine.
+// engines, command table, dispatch and cluster view. Two modes:
+// - alone (`slotraft server`): a one-node cluster, one shard holding all 16384 slots, run in memory by
+//   a LocalEngine, as Redis with persistence off;
+// - cluster mode (`cluster-init`): a ClusterRuntime hosts the metadata group and this node's shard
+//   groups; data commands run on the RaftEngine of the shard their slot belongs to.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +20,12 @@ import { Dispatcher, type DispatchHost } from './dispatch.js';
 import { LocalEngine, type ShardEngine } from './engine.js';
 import type { Logger, LogLevel } from './logger.js';
 import { Stats } from './stats.js';
+import { ClusterRuntime, parseInitList } from './cluster-runtime.js';
+import { NotLeaderError, type RaftEngine } from './raft-engine.js';
+import { ErrorReply } from '../resp/reply.js';
+import type { FsyncPolicy } from '../raft/storage/disk-log.js';
+import { keySlot } from '../cluster/slot.js';
+import { moved } from '../resp/errors.js';
 
 /** Active expiry: keys per call to the keyspace, and share of a cron tick it may use (Redis: 25%). */
 const EXPIRE_KEYS_PER_CALL = 20;
@@ -51,6 +60,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   private readonly table: Map<string, CommandSpec>;
   private readonly keyspace = new Keyspace();
   private readonly engine: LocalEngine;
+  /** Cluster mode only. */
+  private readonly runtime: ClusterRuntime | null = null;
   private readonly connections = new Set<Connection>();
   private currentView: ClusterView;
   private readonly nodeId: string;
@@ -88,12 +99,15 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       runId: randomBytes(20).toString('hex'),
     };
     this.currentView = this.buildView(this.process.tcpPort);
+    const init = this.config.string('cluster-init');
+    if (init !== '') this.runtime = this.createRuntime(init);
     this.refreshSettings();
     this.config.onChange((name) => this.onConfigChange(name));
   }
 
   /** Listens on bind:port; resolves with the port (useful with port 0). */
   async start(): Promise<number> {
+    if (this.runtime !== null) await this.runtime.start();
     const port = this.config.number('port');
     const host = this.config.string('bind').split(' ')[0] || '127.0.0.1';
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -117,6 +131,11 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
 
   /** Graceful stop: no new connections, pending replies flushed, sockets closed, timers stopped. */
   async close(): Promise<void> {
+    if (this.runtime !== null) {
+      // Clients keep being served (and redirected) while the leaderships move away.
+      const left = await this.runtime.handOffLeaderships(3000);
+      if (left > 0) this.logger.warning('stopping while still leading shards', { shards: left });
+    }
     if (this.cronTimer !== null) clearInterval(this.cronTimer);
     this.cronTimer = null;
     const listener = this.listener;
@@ -129,6 +148,7 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     }, 1000);
     await closed;
     clearTimeout(deadline);
+    await this.runtime?.close();
   }
 
   /** What SHUTDOWN calls (main.ts installs the process exit). */
@@ -142,19 +162,32 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     return this.connections;
   }
   cluster(): ClusterView {
-    return this.currentView;
+    return this.view();
   }
   view(): ClusterView {
-    return this.currentView;
+    return this.runtime === null ? this.currentView : this.runtime.view();
   }
   keyspaces(): readonly Keyspace[] {
-    return [this.keyspace];
+    return this.runtime === null ? [this.keyspace] : this.runtime.ledEngines().map((e) => e.keyspace);
   }
   commands(): ReadonlyMap<string, CommandSpec> {
     return this.table;
   }
-  flushAll(): Reply {
-    this.engine.flush();
+  flushAll(): Reply | Promise<Reply> {
+    if (this.runtime === null) {
+      this.engine.flush();
+      return OK;
+    }
+    return Promise.all(this.runtime.ledEngines().map((e) => e.flush())).then(
+      () => OK,
+      (error: unknown) => (error instanceof Error && 'reply' in error ? (error.reply as ErrorReply) : new ErrorReply(String(error))),
+    );
+  }
+  /** CLUSTER FAILOVER: in cluster mode, take the leadership of every shard this node follows. */
+  failover(): Reply {
+    const followed = this.runtime?.followedShards() ?? 0;
+    if (followed === 0) return new ErrorReply('ERR You should send CLUSTER FAILOVER to a replica');
+    this.runtime!.takeLeaderships();
     return OK;
   }
   nowMs(): number {
@@ -167,10 +200,17 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   // ---------------------------------------------------------------- DispatchHost / ConnectionHost
 
   engineFor(shardId: string): ShardEngine | undefined {
+    if (this.runtime !== null) return this.runtime.engineFor(shardId);
     return shardId === this.nodeId ? this.engine : undefined;
   }
   defaultEngine(): ShardEngine {
-    return this.engine;
+    return this.runtime?.anyEngine() ?? this.engine;
+  }
+  /** The reply to a command that reached a shard engine no longer led here: MOVED to the leader. */
+  notLeaderReply(error: NotLeaderError, slot: number | null): ErrorReply {
+    const address = error.leader === 0 ? null : (this.runtime?.addressOf(error.leader) ?? null);
+    if (address === null || slot === null) return new ErrorReply(errors.CLUSTERDOWN_DOWN);
+    return new ErrorReply(moved(slot, address));
   }
   passwordRequired(): boolean {
     return this.settings.requirepass !== '';
@@ -198,15 +238,15 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     const policy = this.settings.policy;
     if (policy === 'noeviction') return false;
     for (let round = 0; round < EVICT_ROUNDS_MAX; round++) {
-      const victims = this.keyspace.evictionCandidates(
-        policy,
-        this.settings.samples,
-        Math.random,
-        this.clock(),
-        EVICT_KEYS_PER_ROUND,
-      );
-      if (victims.length === 0) return false;
-      this.stats.evictedKeysCount += this.engine.evictKeys(victims);
+      let found = 0;
+      for (const engine of this.writableEngines()) {
+        const victims = engine.keyspace.evictionCandidates(policy, this.settings.samples, Math.random, this.clock(), EVICT_KEYS_PER_ROUND);
+        found += victims.length;
+        const evicted = engine.evictKeys(victims);
+        if (typeof evicted === 'number') this.stats.evictedKeysCount += evicted;
+        else void evicted.then((n) => (this.stats.evictedKeysCount += n));
+      }
+      if (found === 0) return false;
       if (this.usedMemoryBytes() <= max) return true;
     }
     return this.usedMemoryBytes() <= max;
@@ -284,11 +324,59 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   /** Deletes expired keys through the engine, within a time budget (Redis activeExpireCycle). */
   private expireCycle(budgetMs: number): void {
     const started = performance.now();
-    for (let call = 0; call < EXPIRE_CALLS_PER_TICK_MAX; call++) {
-      const keys = this.keyspace.expireCycle(this.clock(), EXPIRE_KEYS_PER_CALL);
-      if (keys.length > 0) void this.engine.expireKeys(keys);
-      if (keys.length < EXPIRE_KEYS_PER_CALL || performance.now() - started > budgetMs) return;
+    for (const engine of this.writableEngines()) {
+      for (let call = 0; call < EXPIRE_CALLS_PER_TICK_MAX; call++) {
+        const keys = engine.keyspace.expireCycle(this.clock(), EXPIRE_KEYS_PER_CALL);
+        if (keys.length > 0) void engine.expireKeys(keys);
+        if (performance.now() - started > budgetMs) return;
+        if (keys.length < EXPIRE_KEYS_PER_CALL) break;
+      }
     }
+  }
+
+  /** The engines whose keys this node may expire and evict: the shards it leads. */
+  private writableEngines(): readonly ShardEngine[] {
+    return this.runtime === null ? [this.engine] : this.runtime.ledEngines();
+  }
+
+  private createRuntime(init: string): ClusterRuntime {
+    const c = this.config;
+    const secret = c.string('cluster-secret');
+    if (secret === '') throw new Error('cluster-init needs a cluster-secret (the same on every node)');
+    const ip = c.string('cluster-announce-ip') || c.string('bind').split(' ')[0] || '127.0.0.1';
+    const port = c.number('cluster-announce-port') || c.number('port');
+    const busPort = c.number('cluster-port') || port + BUS_PORT_OFFSET;
+    const runtime: ClusterRuntime = new ClusterRuntime({
+      dir: c.string('dir'),
+      myId: this.nodeId,
+      ip,
+      port,
+      busPort,
+      busHost: c.string('bind').split(' ')[0] || '127.0.0.1',
+      secret,
+      init: parseInitList(init),
+      replicas: c.number('replicas'),
+      shardCount: c.number('shards'),
+      fsync: c.string('appendfsync') as FsyncPolicy,
+      tickMs: c.number('raft-tick-ms'),
+      readConsistency: c.string('read-consistency') === 'lease' ? 'lease' : 'readindex',
+      commands: this.table,
+      clock: this.clock,
+      logger: this.logger,
+      onPublish: (kind, channel, message) => this.dispatcher.pubsub.publish(kind, channel, message),
+      onLeadershipLost: (engine) => this.redirectBlocked(engine),
+    });
+    this.dispatcher.pubsub.forward = (kind, channel, message) =>
+      runtime.forwardPublish(kind, channel, message, kind === 'shard' ? keySlot(channel) : undefined);
+    return runtime;
+  }
+
+  /** Clients blocked on a shard this node no longer leads get the redirect Redis would give them. */
+  private redirectBlocked(engine: RaftEngine): void {
+    const leader = this.runtime?.multi.basicStatus(engine.groupId).softState.lead ?? 0;
+    this.dispatcher.blocking.redirect(engine, (keys) =>
+      this.notLeaderReply(new NotLeaderError(engine.groupId, leader), keys.length > 0 ? keySlot(keys[0]!) : null),
+    );
   }
 }
 

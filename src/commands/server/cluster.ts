@@ -6,6 +6,7 @@ import type { ServerContext } from '../server-context.js';
 import type { CommandFlag, CommandSpec } from '../types.js';
 import { ErrorReply, VerbatimReply } from '../../resp/reply.js';
 import { keySlot, SLOT_COUNT } from '../../cluster/slot.js';
+import { SYNTAX } from '../../resp/errors.js';
 import {
   NOT_INTEGER_ERROR,
   dispatchSubcommands,
@@ -63,11 +64,20 @@ const replicas: ServerHandler = (ctx, argv) => {
 const countFailureReports: ServerHandler = (ctx, argv) =>
   ctx.server.cluster().node(argv[2]!) === undefined ? unknownNode(argv[2]!) : 0;
 
+/** Cluster mode: this node asks to lead every shard it follows (Redis: a replica takes over its master). */
+const failover: ServerHandler = (ctx, argv) => {
+  const option = argv[2]?.toLowerCase();
+  if (argv.length > 3 || (option !== undefined && option !== 'force' && option !== 'takeover')) return new ErrorReply(SYNTAX);
+  return ctx.server.failover?.() ?? new ErrorReply('ERR You should send CLUSTER FAILOVER to a replica');
+};
+
 const CLUSTER_HELP = [
   'COUNTKEYSINSLOT <slot>',
   '    Return the number of keys in <slot>.',
   'COUNT-FAILURE-REPORTS <node-id>',
   '    Return number of failure reports for <node-id>.',
+  'FAILOVER [FORCE|TAKEOVER]',
+  '    Promote current replica node to being a master.',
   'GETKEYSINSLOT <slot> <count>',
   '    Return key names stored by current node in a slot.',
   'INFO',
@@ -113,6 +123,7 @@ const clusterSubcommands = [
   sub('keyslot', 3, stale, ['slow'], 'Returns the hash slot of the specified key', '3.0.0', (_ctx, argv) => keySlot(argv[2]!)),
   sub('countkeysinslot', 3, stale, ['slow'], 'Return the number of local keys in the specified hash slot', '3.0.0', countKeysInSlot),
   sub('getkeysinslot', 4, stale, ['slow'], 'Return local key names in the specified hash slot', '3.0.0', getKeysInSlot, NONDETERMINISTIC),
+  sub('failover', -2, adminStale, adminCats, 'Forces a replica to perform a manual failover of its master.', '3.0.0', failover),
   sub('links', 2, stale, ['slow'], 'Returns a list of all TCP links to and from peer nodes in cluster', '7.0.0', () => [], NONDETERMINISTIC),
   sub('replicas', 3, adminStale, adminCats, 'List replica nodes of the specified master node', '5.0.0', replicas, NONDETERMINISTIC),
   sub('slaves', 3, adminStale, adminCats, 'List replica nodes of the specified master node', '3.0.0', replicas, NONDETERMINISTIC),

@@ -1,0 +1,746 @@
+// A node's part of the cluster: the Raft log on disk, the Multi-Raft host with the metadata group (0)
+// and this node's shard groups, the cluster bus to the other nodes, and the view clients are served from.
+// The composition root of cluster mode (timers, sockets and files live here and in bus.ts/disk-log.ts).
+//
+// Forming a cluster (`cluster-init ip:port@bus,...`, the same list on every first member, like etcd's
+// initial-cluster): member i gets Raft id i+1; the members ask each other's 40-hex ids over the bus, then
+// each computes the SAME first metadata state (nodes, 16 shards laid out by placement.ts) and installs it
+// as the metadata group's snapshot at index 1, and bootstraps the shard groups it is a voter of. A
+// restart finds its groups in the log and takes no part in this.
+//
+// Leaders: a node knows the leader of every group it hosts from Raft; for the others (clusters larger
+// than the replica count) nodes tell each other which groups they lead, with the term, on every change
+// and every second.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandSpec } from '../commands/types.js';
+import {
+  META_GROUP_ID,
+  applyMeta,
+  applyMetaEntry,
+  decodeMetaState,
+  emptyMetaState,
+  encodeMetaCommand,
+  encodeMetaState,
+  findShard,
+  nodeByRaftId,
+  shardMembersCommand,
+  type MetaCommand,
+  type MetaState,
+} from '../cluster/meta.js';
+import { initialLayout } from '../cluster/placement.js';
+import { buildClusterView, type PeerStatus, type ShardStatus } from '../cluster/view-builder.js';
+import type { ClusterView } from '../cluster/view.js';
+import { MultiRaft } from '../raft/multi/multi-raft.js';
+import type { ApplierPort, Frame } from '../raft/multi/ports.js';
+import type { ReadState, SoftState } from '../raft/ready.js';
+import { DiskLog, type FsyncPolicy } from '../raft/storage/disk-log.js';
+import { MessageType, type ConfState, type Entry, type GroupId, type NodeId, type Snapshot, type Term } from '../raft/types.js';
+import { Keyspace } from '../store/keyspace.js';
+import { ClusterBus } from './bus.js';
+import { RpcType, decodeRpc, encodeJson, encodeRpc } from './cluster-rpc.js';
+import type { Logger } from './logger.js';
+import { EngineApplier, RaftEngine, type ReadConsistency } from './raft-engine.js';
+
+/** Raft ticks per election timeout (randomized in [e, 2e) by the core) and per heartbeat. */
+const ELECTION_TICKS = 10;
+const HEARTBEAT_TICKS = 1;
+/** Metadata voters at most (the rest of the nodes follow it as learners). */
+const META_VOTERS_MAX = 5;
+/** How often a node tells the others which groups it leads (also sent on every change). */
+const LEADERS_ANNOUNCE_MS = 1000;
+/** Compaction: snapshot a group once this many entries were applied since its last snapshot. */
+const SHARD_SNAPSHOT_ENTRIES = 50_000;
+const META_SNAPSHOT_ENTRIES = 1_000;
+const SNAPSHOT_CHECK_MS = 2000;
+/** Raft byte limits per group (design §4: every queue is bounded). */
+const MAX_SIZE_PER_MSG = 1 << 20;
+const MAX_INFLIGHT_MSGS = 256;
+const MAX_UNCOMMITTED_BYTES = 64 << 20;
+/** Storage writes that may be in flight while the next turn is prepared. */
+const TURNS_IN_FLIGHT = 2;
+
+/** A first member of the cluster as `cluster-init` lists it. */
+export interface InitMember {
+  readonly ip: string;
+  readonly port: number;
+  readonly busPort: number;
+}
+
+export interface ClusterRuntimeOptions {
+  readonly dir: string;
+  /** This node's 40-hex id. */
+  readonly myId: string;
+  /** The address clients and peers reach this node at. */
+  readonly ip: string;
+  readonly port: number;
+  readonly busPort: number;
+  /** Where the bus listens. */
+  readonly busHost: string;
+  readonly secret: string;
+  readonly init: readonly InitMember[];
+  readonly replicas: number;
+  readonly shardCount: number;
+  readonly fsync: FsyncPolicy;
+  readonly tickMs: number;
+  readonly readConsistency: ReadConsistency;
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  /** A Pub/Sub message published on another node, to deliver here. */
+  readonly onPublish: (kind: 'channel' | 'shard', channel: string, message: string) => void;
+  /** The node lost the leadership of a shard (blocked clients on it must be redirected). */
+  readonly onLeadershipLost: (engine: RaftEngine) => void;
+}
+
+/** Parses `ip:port[@busport],...` (Redis's address notation; the bus port defaults to port + 10000). */
+export function parseInitList(text: string): InitMember[] {
+  const members: InitMember[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^(.+):(\d+)(?:@(\d+))?$/.exec(item);
+    if (m === null) throw new Error(`bad cluster-init member '${item}' (expected ip:port or ip:port@busport)`);
+    const port = Number(m[2]);
+    const busPort = m[3] === undefined ? port + 10000 : Number(m[3]);
+    if (port < 1 || port > 65535 || busPort < 1 || busPort > 65535) throw new Error(`bad port in cluster-init member '${item}'`);
+    members.push({ ip: m[1]!, port, busPort });
+  }
+  if (members.length === 0) throw new Error('cluster-init lists no member');
+  return members;
+}
+
+interface Identity {
+  readonly clusterId: string;
+  readonly raftId: NodeId;
+}
+
+/** A leader claim heard from a peer, for a group this node does not host. */
+interface LeaderClaim {
+  readonly leader: NodeId;
+  readonly term: Term;
+}
+
+export class ClusterRuntime implements ApplierPort {
+  private disk!: DiskLog;
+  private bus!: ClusterBus;
+  multi!: MultiRaft;
+  private identity!: Identity;
+  private readonly engines = new EngineApplier();
+  private meta: MetaState = emptyMetaState();
+  private metaApplied = 0;
+  private metaSnapshotIndex = 0;
+  private readonly snapshotIndex = new Map<GroupId, number>();
+  private readonly claims = new Map<GroupId, LeaderClaim>();
+  private currentView: ClusterView | null = null;
+  private viewDirty = true;
+  private driveScheduled = false;
+  private turnsInFlight = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private announceScheduled = false;
+  private closed = false;
+  private seedState = 0;
+  /** Membership reports (SetShardMembers) this node still has to get into the metadata. */
+  private readonly pendingMemberReports = new Map<GroupId, MetaCommand>();
+
+  constructor(private readonly o: ClusterRuntimeOptions) {}
+
+  get raftId(): NodeId {
+    return this.identity.raftId;
+  }
+
+  async start(): Promise<void> {
+    const o = this.o;
+    this.disk = (await DiskLog.open(join(o.dir, 'raft'), { fsync: o.fsync })).log;
+    this.identity = this.loadIdentity();
+    this.seedState = (o.clock() ^ (this.identity.raftId * 2654435761)) >>> 0;
+    this.bus = await ClusterBus.listen({
+      nodeId: this.identity.raftId,
+      clusterId: this.identity.clusterId,
+      secret: o.secret,
+      host: o.busHost,
+      port: o.busPort,
+      logger: o.logger,
+      onRaftFrame: (frame) => this.receive(frame),
+      onRequest: (from, body) => this.onRequest(from, body),
+      onPeerDown: (id) => {
+        this.viewDirty = true;
+        this.multi?.reportUnreachable(id);
+        this.kick();
+      },
+      onPeerUp: () => {
+        this.viewDirty = true;
+        this.announceLeaders();
+      },
+    });
+    this.multi = new MultiRaft({
+      nodeId: this.identity.raftId,
+      random: () => this.random(),
+      raft: {
+        electionTick: ELECTION_TICKS,
+        heartbeatTick: HEARTBEAT_TICKS,
+        checkQuorum: true,
+        preVote: true,
+        maxSizePerMsg: MAX_SIZE_PER_MSG,
+        maxInflightMsgs: MAX_INFLIGHT_MSGS,
+        maxUncommittedEntriesSize: MAX_UNCOMMITTED_BYTES,
+      },
+      storage: this.disk,
+      transport: { send: (frame) => this.send(frame) },
+      applier: this,
+      turnsInFlightMax: TURNS_IN_FLIGHT,
+    });
+    for (const [i, m] of o.init.entries()) if (i + 1 !== this.identity.raftId) this.bus.addPeer(i + 1, m.ip, m.busPort);
+
+    const stored = this.disk.groupIds().filter((g) => this.disk.group(g).snapshot().metadata.index > 0 || this.disk.group(g).lastIndex() > 0);
+    if (stored.includes(META_GROUP_ID)) {
+      this.restartGroups(stored);
+    } else {
+      await this.bootstrap();
+    }
+    this.timers.push(setInterval(() => this.tick(), o.tickMs));
+    this.timers.push(setInterval(() => this.announceLeaders(), LEADERS_ANNOUNCE_MS));
+    this.timers.push(setInterval(() => void this.maybeSnapshot(), SNAPSHOT_CHECK_MS));
+    for (const t of this.timers) t.unref();
+    this.kick();
+  }
+
+  /** Stops ticking and closes the bus and the log (after leaderships were handed away, if wanted). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.bus.close();
+    await this.disk.close();
+  }
+
+  /**
+   * Hands every leadership this node holds to another voter and waits (bounded) until it holds none, so
+   * that clients see MOVED to a live leader instead of errors when this node stops.
+   */
+  async handOffLeaderships(timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (let round = 0; performance.now() < deadline; round++) {
+      const led = this.ledGroups();
+      if (led.length === 0) return 0;
+      if (round % 10 === 0) {
+        for (const g of led) {
+          const to = this.transferTarget(g);
+          if (to !== 0) this.multi.transferLeader(g, to);
+        }
+        this.kick();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.ledGroups().length;
+  }
+
+  /** Shard groups this node hosts and does not lead. */
+  followedShards(): number {
+    return this.multi.groupIds().filter((g) => g !== META_GROUP_ID && this.multi.basicStatus(g).softState.role !== 'leader').length;
+  }
+
+  /** CLUSTER FAILOVER: ask to lead every group this node follows. */
+  takeLeaderships(): void {
+    for (const g of this.multi.groupIds()) {
+      const s = this.multi.basicStatus(g).softState;
+      if (s.role === 'follower' && s.lead !== 0) this.multi.transferLeader(g, this.raftId);
+    }
+    this.kick();
+  }
+
+  // ---- what the server asks ----
+
+  view(): ClusterView {
+    if (this.viewDirty || this.currentView === null) {
+      this.viewDirty = false;
+      this.currentView = this.buildView();
+    }
+    return this.currentView;
+  }
+
+  /** The engine of a shard hosted here, by its 40-hex shard id. */
+  engineFor(shardId: string): RaftEngine | undefined {
+    const shard = this.meta.shards.find((s) => s.id === shardId);
+    return shard === undefined ? undefined : this.engines.engine(shard.groupId);
+  }
+
+  /** Engines of the shards this node leads (what DBSIZE, KEYS, SCAN and expiry work on). */
+  ledEngines(): RaftEngine[] {
+    const out: RaftEngine[] = [];
+    for (const g of this.ledGroups()) {
+      const e = this.engines.engine(g);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  anyEngine(): RaftEngine | undefined {
+    return this.ledEngines()[0] ?? this.engines.engine(this.multi.groupIds().find((g) => g !== META_GROUP_ID) ?? -1);
+  }
+
+  /** The 'ip:port' of a node by Raft id, as MOVED names it; null if unknown. */
+  addressOf(raftId: NodeId): string | null {
+    const node = nodeByRaftId(this.meta, raftId);
+    return node === undefined ? null : `${node.ip}:${node.port}`;
+  }
+
+  /** Sends a Pub/Sub message to the other nodes: every node for PUBLISH, the shard's members for SPUBLISH. */
+  forwardPublish(kind: 'channel' | 'shard', channel: string, message: string, slot?: number): void {
+    const body = encodeRpc(RpcType.Publish, { kind, channel, message });
+    let targets = this.meta.nodes.map((n) => n.raftId);
+    if (kind === 'shard' && slot !== undefined) {
+      const shard = findShard(this.meta, this.meta.slotOwner[slot] ?? 0);
+      targets = shard === undefined ? [] : [...shard.voters, ...shard.learners];
+    }
+    for (const id of targets) {
+      if (id !== this.raftId) this.bus.request(id, body).catch(() => {}); // best effort, as Redis's bus
+    }
+  }
+
+  /** Bus statistics for INFO/metrics. */
+  busStats(): { sent: number; received: number } {
+    return { sent: this.bus.stats.raftFramesSent, received: this.bus.stats.raftFramesReceived };
+  }
+
+  // ---- identity and bootstrap ----
+
+  private loadIdentity(): Identity {
+    const path = join(this.o.dir, 'cluster.json');
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as Identity;
+      if (typeof saved.clusterId === 'string' && Number.isInteger(saved.raftId) && saved.raftId > 0) return saved;
+    } catch {
+      // first start
+    }
+    const me = this.o.init.findIndex((m) => m.port === this.o.port && (m.ip === this.o.ip || this.o.init.filter((x) => x.port === m.port).length === 1));
+    if (me < 0) throw new Error(`this node (${this.o.ip}:${this.o.port}) is not in cluster-init`);
+    const list = this.o.init.map((m) => `${m.ip}:${m.port}@${m.busPort}`).join(',');
+    const identity: Identity = { clusterId: createHash('sha256').update(list).digest('hex').slice(0, 32), raftId: me + 1 };
+    writeFileSync(path + '.tmp', JSON.stringify(identity) + '\n');
+    renameSync(path + '.tmp', path);
+    return identity;
+  }
+
+  /** First start of a cluster-init member: learn every member's id, install the first metadata. */
+  private async bootstrap(): Promise<void> {
+    const o = this.o;
+    const ids = new Map<NodeId, string>([[this.raftId, o.myId]]);
+    let attempts = 0;
+    while (ids.size < o.init.length) {
+      if (this.closed) throw new Error('closed while forming the cluster');
+      await Promise.all(
+        o.init.map(async (_, i) => {
+          const raftId = i + 1;
+          if (ids.has(raftId)) return;
+          try {
+            const reply = await this.bus.request(raftId, encodeRpc(RpcType.WhoAmI, {}), 1000);
+            const id = (JSON.parse(reply.latin1Slice(0)) as { id: string }).id;
+            if (/^[0-9a-f]{40}$/.test(id)) ids.set(raftId, id);
+          } catch {
+            // not up yet
+          }
+        }),
+      );
+      if (ids.size < o.init.length) {
+        if (++attempts % 25 === 0) o.logger.notice('waiting for the other cluster-init members', { known: ids.size, of: o.init.length });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const raftIds = o.init.map((_, i) => i + 1);
+    let state = emptyMetaState();
+    const commands: MetaCommand[] = [
+      ...o.init.map((m, i): MetaCommand => ({ type: 'AddNode', id: ids.get(i + 1)!, ip: m.ip, port: m.port, busPort: m.busPort, hostname: '' })),
+      { type: 'SetConfig', replicas: o.replicas },
+      {
+        type: 'CreateShards',
+        shards: initialLayout(o.shardCount, raftIds, o.replicas).map((s, i) => ({
+          id: createHash('sha1').update(`${this.identity.clusterId}/shard/${i + 1}`).digest('hex'),
+          slots: [s.slots],
+          voters: s.voters,
+        })),
+      },
+    ];
+    for (const c of commands) {
+      const applied = applyMeta(state, c);
+      if (!applied.result.ok) throw new Error(`bootstrap metadata refused: ${applied.result.reason}`);
+      state = applied.state;
+    }
+    const voters = raftIds.slice(0, META_VOTERS_MAX);
+    const confState: ConfState = { voters, votersOutgoing: [], learners: raftIds.slice(META_VOTERS_MAX), learnersNext: [], autoLeave: false };
+    await this.disk.write([
+      {
+        groupId: META_GROUP_ID,
+        snapshot: { metadata: { index: 1, term: 1, confState }, data: encodeMetaState(state) },
+        hardState: { term: 1, vote: 0, commit: 1 },
+      },
+    ]);
+    this.meta = state;
+    this.metaApplied = 1;
+    this.metaSnapshotIndex = 1;
+    this.multi.createGroup(META_GROUP_ID, { storage: this.disk.group(META_GROUP_ID), applied: 1 });
+    const layout = initialLayout(o.shardCount, raftIds, o.replicas);
+    for (const shard of state.shards) {
+      if (!shard.voters.includes(this.raftId)) continue;
+      this.hostShard(shard.groupId, shard.voters);
+      // The planned leader starts the first election at once (balanced leaders from the start).
+      if (layout[shard.groupId - 1]?.leader === this.raftId) this.multi.campaign(shard.groupId);
+    }
+    if (this.raftId === 1) this.multi.campaign(META_GROUP_ID);
+    this.viewDirty = true;
+    o.logger.notice('cluster formed', { nodes: o.init.length, shards: state.shards.length, raftId: this.raftId });
+  }
+
+  /** A restart: every group found in the log is hosted again, from its newest snapshot. */
+  private restartGroups(groups: readonly GroupId[]): void {
+    const metaLog = this.disk.group(META_GROUP_ID);
+    const snap = metaLog.snapshot();
+    if (snap.data.length > 0) this.meta = decodeMetaState(snap.data);
+    this.metaApplied = snap.metadata.index;
+    this.metaSnapshotIndex = snap.metadata.index;
+    this.multi.createGroup(META_GROUP_ID, { storage: metaLog, applied: snap.metadata.index });
+    for (const g of groups) if (g !== META_GROUP_ID) this.hostShard(g, null);
+    this.connectPeers();
+    this.o.logger.notice('cluster state recovered from the log', { groups: groups.length, metaIndex: snap.metadata.index });
+  }
+
+  /** Hosts a shard group: a fresh one (bootstrap voters), a restarted one (null), or a new replica ([]). */
+  private hostShard(groupId: GroupId, bootstrapVoters: readonly NodeId[] | null): void {
+    const storage = this.disk.group(groupId);
+    const snap = storage.snapshot();
+    const engine = new RaftEngine({
+      multi: this.multi,
+      groupId,
+      keyspace: new Keyspace(),
+      commands: this.o.commands,
+      clock: this.o.clock,
+      nextSeed: () => (this.random() * 4294967296) >>> 0,
+      sequenceStart: this.o.clock() * 1000,
+      readConsistency: this.o.readConsistency,
+      snapshotData: snap.data,
+      onWork: () => this.kick(),
+    });
+    this.engines.register(engine);
+    this.snapshotIndex.set(groupId, snap.metadata.index);
+    if (bootstrapVoters !== null && bootstrapVoters.length > 0) {
+      this.multi.createGroup(groupId, { storage, bootstrapPeers: bootstrapVoters });
+    } else {
+      this.multi.createGroup(groupId, { storage, applied: engine.appliedIndex });
+    }
+  }
+
+  private connectPeers(): void {
+    for (const n of this.meta.nodes) if (n.raftId !== this.raftId) this.bus.addPeer(n.raftId, n.ip, n.busPort);
+  }
+
+  // ---- the drive loop ----
+
+  /** Something may have work for the Multi-Raft host: run a turn soon. */
+  private kick(): void {
+    if (this.driveScheduled || this.closed) return;
+    this.driveScheduled = true;
+    setImmediate(() => this.drive());
+  }
+
+  private drive(): void {
+    this.driveScheduled = false;
+    if (this.closed) return;
+    this.engines.flushReads();
+    if (this.turnsInFlight >= TURNS_IN_FLIGHT || !this.multi.hasWork()) return;
+    const turn = this.multi.turn();
+    if (turn === undefined) {
+      this.kick();
+      return;
+    }
+    this.turnsInFlight++;
+    turn.then(
+      () => {
+        this.turnsInFlight--;
+        this.kick();
+      },
+      (err: unknown) => this.fatal('raft storage write failed', err),
+    );
+    this.kick(); // the next turn may start while this one's write is in flight
+  }
+
+  private tick(): void {
+    this.multi.tick();
+    this.reportMembership();
+    this.kick();
+  }
+
+  private receive(frame: Frame): void {
+    this.multi.receive(frame);
+    this.kick();
+  }
+
+  private send(frame: Frame): void {
+    const sent = this.bus.sendRaft(frame);
+    for (const { groupId, message } of frame.messages) {
+      if (message.type !== MessageType.Snap) continue;
+      // The snapshot went out with the frame (or was dropped): tell the leader once this turn is over.
+      setImmediate(() => {
+        if (this.multi.hasGroup(groupId)) this.multi.reportSnapshot(groupId, frame.to, sent);
+        this.kick();
+      });
+    }
+  }
+
+  private fatal(what: string, err: unknown): never {
+    this.o.logger.warning(what, { error: String(err) });
+    process.exit(1);
+  }
+
+  private random(): number {
+    // xorshift32: election timeouts and seeds need no cryptographic quality.
+    let s = this.seedState || 0x9e3779b9;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.seedState = s >>> 0;
+    return this.seedState / 4294967296;
+  }
+
+  // ---- ApplierPort ----
+
+  apply(groupId: GroupId, entries: readonly Entry[]): void {
+    if (groupId !== META_GROUP_ID) {
+      this.engines.apply(groupId, entries);
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.index <= this.metaApplied) continue;
+      this.metaApplied = entry.index;
+      if (entry.data.length === 0) continue;
+      const applied = applyMetaEntry(this.meta, entry.data);
+      if (applied.result.ok) this.meta = applied.state;
+    }
+    this.metaChanged();
+  }
+
+  applySnapshot(groupId: GroupId, snapshot: Snapshot): void {
+    if (groupId !== META_GROUP_ID) {
+      this.engines.applySnapshot(groupId, snapshot);
+      this.snapshotIndex.set(groupId, snapshot.metadata.index);
+      return;
+    }
+    this.meta = decodeMetaState(snapshot.data);
+    this.metaApplied = snapshot.metadata.index;
+    this.metaSnapshotIndex = snapshot.metadata.index;
+    this.metaChanged();
+  }
+
+  confChanged(groupId: GroupId, entry: Entry, confState: ConfState): void {
+    if (groupId === META_GROUP_ID) {
+      this.metaApplied = Math.max(this.metaApplied, entry.index);
+      return;
+    }
+    this.engines.confChanged(groupId, entry, confState);
+    // The shard's leader records the new membership in the metadata (retried until it shows there).
+    if (this.multi.basicStatus(groupId).softState.role === 'leader') {
+      this.pendingMemberReports.set(groupId, shardMembersCommand(groupId, entry.index, confState));
+    }
+  }
+
+  readStates(groupId: GroupId, readStates: readonly ReadState[]): void {
+    this.engines.readStates(groupId, readStates);
+  }
+
+  softStateChanged(groupId: GroupId, softState: SoftState, term: Term): void {
+    this.viewDirty = true;
+    if (groupId !== META_GROUP_ID) {
+      const engine = this.engines.engine(groupId);
+      this.engines.softStateChanged(groupId, softState, term);
+      if (engine !== undefined && softState.role !== 'leader') this.o.onLeadershipLost(engine);
+    }
+    this.scheduleAnnounce();
+  }
+
+  // ---- metadata ----
+
+  private metaChanged(): void {
+    this.viewDirty = true;
+    this.connectPeers();
+    for (const [g, report] of this.pendingMemberReports) {
+      const shard = findShard(this.meta, g);
+      if (report.type === 'SetShardMembers' && shard !== undefined && shard.confIndex >= report.confIndex) {
+        this.pendingMemberReports.delete(g);
+      }
+    }
+    // Host the shards this node was made a member of (a new replica catches up from the leader).
+    for (const shard of this.meta.shards) {
+      const member = shard.voters.includes(this.raftId) || shard.learners.includes(this.raftId);
+      if (member && !this.multi.hasGroup(shard.groupId)) this.hostShard(shard.groupId, []);
+    }
+  }
+
+  private reportMembership(): void {
+    for (const report of this.pendingMemberReports.values()) this.proposeMeta(report);
+  }
+
+  /** Proposes a metadata command (a follower forwards it to the metadata leader). Best effort. */
+  proposeMeta(command: MetaCommand): boolean {
+    try {
+      this.multi.propose(META_GROUP_ID, encodeMetaCommand(command));
+      this.kick();
+      return true;
+    } catch {
+      return false; // no leader known: retried by the caller
+    }
+  }
+
+  // ---- leaders known from peers ----
+
+  private ledGroups(): GroupId[] {
+    if (this.multi === undefined) return [];
+    return this.multi.groupIds().filter((g) => g !== META_GROUP_ID && this.multi.basicStatus(g).softState.role === 'leader');
+  }
+
+  /** The voter most caught up (other than this node) to hand group `g` to; 0 if none. */
+  private transferTarget(g: GroupId): NodeId {
+    const status = this.multi.status(g);
+    let best: NodeId = 0;
+    let bestMatch = -1;
+    for (const [id, pr] of status.progress) {
+      if (id === this.raftId || pr.isLearner || !this.bus.isConnected(id)) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  private scheduleAnnounce(): void {
+    if (this.announceScheduled) return;
+    this.announceScheduled = true;
+    setImmediate(() => {
+      this.announceScheduled = false;
+      this.announceLeaders();
+    });
+  }
+
+  private announceLeaders(): void {
+    if (this.closed || this.multi === undefined) return;
+    const leads = this.ledGroups().map((g) => [g, this.multi.basicStatus(g).hardState.term]);
+    const body = encodeRpc(RpcType.Leaders, { leads });
+    for (const n of this.meta.nodes) {
+      if (n.raftId !== this.raftId && this.bus.isConnected(n.raftId)) this.bus.request(n.raftId, body).catch(() => {});
+    }
+  }
+
+  private onLeaders(from: NodeId, leads: [GroupId, Term][]): void {
+    const claimed = new Set<GroupId>();
+    for (const [g, term] of leads) {
+      claimed.add(g);
+      if (this.multi.hasGroup(g)) continue; // Raft itself tells us
+      const known = this.claims.get(g);
+      if (known === undefined || term >= known.term) {
+        if (known?.leader !== from) this.viewDirty = true;
+        this.claims.set(g, { leader: from, term });
+      }
+    }
+    for (const [g, claim] of this.claims) {
+      if (claim.leader === from && !claimed.has(g)) {
+        this.claims.delete(g);
+        this.viewDirty = true;
+      }
+    }
+  }
+
+  private onRequest(from: NodeId, body: Buffer): Uint8Array {
+    const { type, body: payload } = decodeRpc(body);
+    const p = payload as Record<string, unknown>;
+    switch (type) {
+      case RpcType.WhoAmI:
+        return encodeJson({ id: this.o.myId });
+      case RpcType.Leaders:
+        this.onLeaders(from, (p.leads as [GroupId, Term][]) ?? []);
+        return encodeJson({});
+      case RpcType.Publish:
+        this.o.onPublish(p.kind === 'shard' ? 'shard' : 'channel', String(p.channel), String(p.message));
+        return encodeJson({});
+      default:
+        throw new Error(`unknown cluster request ${type}`);
+    }
+  }
+
+  // ---- the view ----
+
+  private buildView(): ClusterView {
+    const shards = new Map<GroupId, ShardStatus>();
+    for (const s of this.meta.shards) {
+      if (this.multi.hasGroup(s.groupId)) {
+        const status = this.multi.basicStatus(s.groupId);
+        const lead = status.softState.lead;
+        const followers = new Map<NodeId, { offset: number; caughtUp: boolean }>();
+        // A replica this node cannot reach is not offered to clients (scaleReads, READONLY).
+        for (const v of [...s.voters, ...s.learners]) {
+          if (v !== lead && v !== this.raftId && !this.bus.isConnected(v)) followers.set(v, { offset: 0, caughtUp: false });
+        }
+        shards.set(s.groupId, { leader: lead === 0 ? null : lead, followers });
+      } else {
+        const claim = this.claims.get(s.groupId);
+        shards.set(s.groupId, { leader: claim?.leader ?? null });
+      }
+    }
+    const peers = new Map<string, PeerStatus>();
+    for (const n of this.meta.nodes) {
+      if (n.raftId === this.raftId) continue;
+      const up = this.bus.isConnected(n.raftId);
+      peers.set(n.id, { linkState: up ? 'connected' : 'disconnected', ...(up ? {} : { flags: ['fail?'] }) });
+    }
+    if (this.meta.nodes.every((n) => n.id !== this.o.myId)) {
+      // Not (yet) in the metadata: a view of this node alone, with no slots.
+      return buildClusterView({
+        meta: applyMeta(emptyMetaState(), { type: 'AddNode', id: this.o.myId, ip: this.o.ip, port: this.o.port, busPort: this.o.busPort, hostname: '' }).state,
+        myId: this.o.myId,
+        shards: new Map(),
+      });
+    }
+    return buildClusterView({
+      meta: this.meta,
+      myId: this.o.myId,
+      shards,
+      peers,
+      messagesSent: this.bus.stats.raftFramesSent,
+      messagesReceived: this.bus.stats.raftFramesReceived,
+    });
+  }
+
+  // ---- snapshots and compaction ----
+
+  private snapshotting = false;
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotting || this.closed) return;
+    this.snapshotting = true;
+    try {
+      if (this.metaApplied - this.metaSnapshotIndex >= META_SNAPSHOT_ENTRIES) {
+        const index = this.metaApplied;
+        const raft = this.multi.rawNode(META_GROUP_ID).raft;
+        const snap: Snapshot = {
+          metadata: { index, term: raft.raftLog.term(index), confState: this.multi.status(META_GROUP_ID).config },
+          data: encodeMetaState(this.meta),
+        };
+        await this.disk.write([{ groupId: META_GROUP_ID, snapshotTaken: snap, compactTo: index }]);
+        this.metaSnapshotIndex = index;
+        await this.disk.pruneSnapshots(META_GROUP_ID);
+      }
+      for (const g of this.multi.groupIds()) {
+        const engine = this.engines.engine(g);
+        if (engine === undefined) continue;
+        if (engine.appliedIndex - (this.snapshotIndex.get(g) ?? 0) < SHARD_SNAPSHOT_ENTRIES) continue;
+        const snap = engine.createSnapshot();
+        await this.disk.write([{ groupId: g, snapshotTaken: snap, compactTo: snap.metadata.index }]);
+        this.snapshotIndex.set(g, snap.metadata.index);
+        await this.disk.pruneSnapshots(g);
+      }
+    } catch (err) {
+      this.o.logger.warning('snapshot failed', { error: String(err) });
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+}
+
