@@ -10,14 +10,18 @@ import { ConfigError, REDIS_VERSION, loadConfig, type Config } from './server/co
 import { Logger, type LogLevel } from './server/logger.js';
 import { SlotraftServer } from './server/server.js';
 import { AdminServer } from './server/admin.js';
+import { runCluster } from './launcher.js';
+import { fileURLToPath } from 'node:url';
 
 const USAGE = `Usage: slotraft server [/path/to/slotraft.conf] [--<directive> <value>...]
+       slotraft cluster [--nodes N] [--base-port P] [--dir D] [--<directive> <value>...]
        slotraft --version
 
 Examples:
        slotraft server                      (port 6379, data in ./data)
        slotraft server --port 7000 --dir /var/lib/slotraft
        slotraft server /etc/slotraft.conf --loglevel verbose
+       slotraft cluster --nodes 3 --base-port 7000 --dir ./cluster   (3 local nodes, one cluster)
 `;
 
 function fail(message: string): never {
@@ -81,7 +85,12 @@ async function runServer(args: readonly string[]): Promise<void> {
   const config = readConfig(args);
   const nodeId = prepareDir(config.string('dir'));
   const logger = new Logger(config.string('loglevel') as LogLevel, config.string('logfile'));
-  const server = new SlotraftServer({ config, logger, nodeId });
+  let server: SlotraftServer;
+  try {
+    server = new SlotraftServer({ config, logger, nodeId });
+  } catch (error) {
+    fail(`Fatal config error: ${(error as Error).message}`);
+  }
   const host = config.string('bind').split(' ')[0] || '127.0.0.1';
   const admin = new AdminServer(server);
 
@@ -104,7 +113,10 @@ async function runServer(args: readonly string[]): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    fail(listenError('server TCP', host, config.number('port'), error as NodeJS.ErrnoException));
+    const e = error as NodeJS.ErrnoException & { busPort?: number };
+    if (e.busPort !== undefined) fail(listenError('cluster bus', host, e.busPort, e));
+    if (e.code === undefined) fail(`Fatal error: ${e.message}`);
+    fail(listenError('server TCP', host, config.number('port'), e));
   }
   const adminPort = config.adminPort();
   if (adminPort > 0) {
@@ -122,6 +134,12 @@ if (command === '--version' || command === '-v') {
   process.stdout.write(`slotraft (Redis ${REDIS_VERSION} compatible)\n`);
 } else if (command === 'server') {
   await runServer(rest);
+} else if (command === 'cluster') {
+  try {
+    await runCluster(rest, fileURLToPath(new URL('../../bin/slotraft.js', import.meta.url)));
+  } catch (error) {
+    fail((error as Error).message);
+  }
 } else {
   fail(USAGE);
 }

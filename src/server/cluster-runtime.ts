@@ -30,7 +30,7 @@ import {
   type MetaCommand,
   type MetaState,
 } from '../cluster/meta.js';
-import { initialLayout } from '../cluster/placement.js';
+import { initialLayout, planLeaderTransfers } from '../cluster/placement.js';
 import { buildClusterView, type PeerStatus, type ShardStatus } from '../cluster/view-builder.js';
 import type { ClusterView } from '../cluster/view.js';
 import { MultiRaft } from '../raft/multi/multi-raft.js';
@@ -55,6 +55,8 @@ const LEADERS_ANNOUNCE_MS = 1000;
 const SHARD_SNAPSHOT_ENTRIES = 50_000;
 const META_SNAPSHOT_ENTRIES = 1_000;
 const SNAPSHOT_CHECK_MS = 2000;
+/** How often each node checks whether it leads more shards than its share (and hands some away). */
+const BALANCE_CHECK_MS = 2000;
 /** Raft byte limits per group (design §4: every queue is bounded). */
 const MAX_SIZE_PER_MSG = 1 << 20;
 const MAX_INFLIGHT_MSGS = 256;
@@ -154,25 +156,7 @@ export class ClusterRuntime implements ApplierPort {
     this.disk = (await DiskLog.open(join(o.dir, 'raft'), { fsync: o.fsync })).log;
     this.identity = this.loadIdentity();
     this.seedState = (o.clock() ^ (this.identity.raftId * 2654435761)) >>> 0;
-    this.bus = await ClusterBus.listen({
-      nodeId: this.identity.raftId,
-      clusterId: this.identity.clusterId,
-      secret: o.secret,
-      host: o.busHost,
-      port: o.busPort,
-      logger: o.logger,
-      onRaftFrame: (frame) => this.receive(frame),
-      onRequest: (from, body) => this.onRequest(from, body),
-      onPeerDown: (id) => {
-        this.viewDirty = true;
-        this.multi?.reportUnreachable(id);
-        this.kick();
-      },
-      onPeerUp: () => {
-        this.viewDirty = true;
-        this.announceLeaders();
-      },
-    });
+    this.bus = await this.listenBus();
     this.multi = new MultiRaft({
       nodeId: this.identity.raftId,
       random: () => this.random(),
@@ -201,8 +185,36 @@ export class ClusterRuntime implements ApplierPort {
     this.timers.push(setInterval(() => this.tick(), o.tickMs));
     this.timers.push(setInterval(() => this.announceLeaders(), LEADERS_ANNOUNCE_MS));
     this.timers.push(setInterval(() => void this.maybeSnapshot(), SNAPSHOT_CHECK_MS));
+    this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_CHECK_MS));
     for (const t of this.timers) t.unref();
     this.kick();
+  }
+
+  private async listenBus(): Promise<ClusterBus> {
+    const o = this.o;
+    try {
+      return await ClusterBus.listen({
+        nodeId: this.identity.raftId,
+        clusterId: this.identity.clusterId,
+        secret: o.secret,
+        host: o.busHost,
+        port: o.busPort,
+        logger: o.logger,
+        onRaftFrame: (frame) => this.receive(frame),
+        onRequest: (from, body) => this.onRequest(from, body),
+        onPeerDown: (id) => {
+          this.viewDirty = true;
+          this.multi?.reportUnreachable(id);
+          this.kick();
+        },
+        onPeerUp: () => {
+          this.viewDirty = true;
+          this.announceLeaders();
+        },
+      });
+    } catch (error) {
+      throw Object.assign(error as Error, { busPort: o.busPort });
+    }
   }
 
   /** Stops ticking and closes the bus and the log (after leaderships were handed away, if wanted). */
@@ -587,6 +599,31 @@ export class ClusterRuntime implements ApplierPort {
     } catch {
       return false; // no leader known: retried by the caller
     }
+  }
+
+  // ---- leader balance ----
+
+  /**
+   * Every node runs the same deterministic plan (placement.ts) over what it knows, and carries out the
+   * transfers away from itself. Only when every shard has a known leader and every node is reachable, so
+   * that nodes with the same knowledge agree and nobody moves leaders during a failure.
+   */
+  private balanceLeaders(): void {
+    if (this.closed) return;
+    const leaders = new Map<GroupId, NodeId>();
+    for (const s of this.meta.shards) {
+      const leader = this.multi.hasGroup(s.groupId)
+        ? this.multi.basicStatus(s.groupId).softState.lead
+        : (this.claims.get(s.groupId)?.leader ?? 0);
+      if (leader === 0) return;
+      leaders.set(s.groupId, leader);
+    }
+    const nodes = this.meta.nodes.filter((n) => !n.draining).map((n) => n.raftId);
+    if (nodes.some((n) => n !== this.raftId && !this.bus.isConnected(n))) return;
+    for (const t of planLeaderTransfers(this.meta.shards, leaders, nodes)) {
+      if (t.from === this.raftId && this.multi.hasGroup(t.groupId)) this.multi.transferLeader(t.groupId, t.to);
+    }
+    this.kick();
   }
 
   // ---- leaders known from peers ----

@@ -154,12 +154,7 @@ export class Connection implements Session, DispatchClient, Subscriber {
     if (this.closed) return;
     if (this.resp === 3) this.writer.reply(message, 3);
     else this.addReply(message);
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      this.flush();
-    });
+    this.flushSoon();
   }
 
   // ---------------------------------------------------------------- server side
@@ -251,6 +246,19 @@ export class Connection implements Session, DispatchClient, Subscriber {
       if (this.closed) return;
       this.writeDoneReplies();
       this.runRequests();
+      this.flushSoon();
+    });
+  }
+
+  /**
+   * Flushes once the promises settled in this job have all run: a Raft apply completes many replies of
+   * a connection at once, and they should leave in one socket write, not one each.
+   */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
       this.flush();
     });
   }
