@@ -105,6 +105,10 @@ export interface ServerApi {
   loading?(): boolean;
   /** Timestamp source of the composition root (ms since epoch). */
   nowMs(): number;
+  /** Cluster mode: this node's Raft id (0 or absent otherwise). */
+  raftId?(): number;
+  /** CLUSTER FORGET: the node leaves the cluster (its replicas move away first). */
+  forget?(nodeId: string): Reply;
   /** CLUSTER FAILOVER (cluster mode: lead every shard this node follows). */
   failover?(): Reply;
   /** Starts a graceful shutdown (SHUTDOWN). */

@@ -37,6 +37,8 @@ export const INLINE_BYTES_MAX = 64 * 1024;
 const BIG_BULK_BYTES = 32 * 1024;
 /** Most arguments a request may have to take the fast path. */
 const WHOLE_ARGS_MAX = 1024;
+/** Arguments up to this length are compared with the previous request's to reuse its string. */
+const REUSE_CHARS_MAX = 64;
 /** Redis's limits before AUTH when a password is required (networking.c authRequired). */
 const UNAUTH_ARGS_MAX = 10;
 const UNAUTH_BULK_BYTES_MAX = 16384;
@@ -63,7 +65,8 @@ export class RequestDecoder {
   /** For a big bulk spanning chunks: its payload plus CRLF, filled as chunks arrive. */
   private bigBulk: Buffer | null = null;
   private bigBulkFilled = 0;
-  private lastCommandName = '';
+  /** The previous request of the fast path: pipelines repeat its command name, keys and values. */
+  private lastArgv: readonly string[] = [];
 
   constructor(private readonly limits: DecoderLimits) {}
 
@@ -127,6 +130,7 @@ export class RequestDecoder {
     if (i + 1 >= end || count > WHOLE_ARGS_MAX) return null;
     i += 2;
     const argv = new Array<string>(count);
+    const last = this.lastArgv;
     for (let a = 0; a < count; a++) {
       if (i + 1 >= end || b[i] !== 36 /* '$' */) return null;
       c = b[++i]!;
@@ -138,23 +142,13 @@ export class RequestDecoder {
       }
       i += 2;
       if (length >= BIG_BULK_BYTES || i + length + 2 > end) return null;
-      argv[a] = a === 0 ? this.commandName(b, i, i + length) : latin1String(b, i, i + length);
+      const previous = a < last.length ? last[a]! : '';
+      argv[a] = previous.length === length && sameBytes(previous, b, i) ? previous : latin1String(b, i, i + length);
       i += length + 2;
     }
     this.position = i;
+    this.lastArgv = argv;
     return argv;
-  }
-
-  /** The command name at b[start..end): the previous one again when the bytes are equal (pipelines repeat it). */
-  private commandName(b: Buffer, start: number, end: number): string {
-    const last = this.lastCommandName;
-    if (last.length === end - start) {
-      let same = true;
-      for (let k = 0; k < last.length && same; k++) same = last.charCodeAt(k) === b[start + k];
-      if (same) return last;
-    }
-    this.lastCommandName = latin1String(b, start, end);
-    return this.lastCommandName;
   }
 
   /** Bytes held for the request being received (Redis's query buffer length, for limits and CLIENT LIST). */
@@ -265,6 +259,21 @@ export class RequestDecoder {
 }
 
 const fromCharCode = String.fromCharCode;
+
+/**
+ * Whether b[start..] holds the chars of `s` (whose length the caller checked). Reusing an equal
+ * string saves its allocation, its hashing in Map lookups (V8 caches the hash in the string), and,
+ * for values kept in collections (LPUSH, HSET...), one heap object per element. Long strings are
+ * not compared: a mismatch late in them would cost more than making a new one.
+ */
+function sameBytes(s: string, b: Buffer, start: number): boolean {
+  const length = s.length;
+  if (length > REUSE_CHARS_MAX || length === 0) return false;
+  // The last char first: keys and values that differ often share a prefix ("key:000123").
+  if (s.charCodeAt(length - 1) !== b[start + length - 1]) return false;
+  for (let k = 0; k < length - 1; k++) if (s.charCodeAt(k) !== b[start + k]) return false;
+  return true;
+}
 
 /** Index of the next CR from `start`, or -1. A JS loop: count lines are a few bytes long, and a call
  * into Buffer.indexOf costs more than scanning them. */

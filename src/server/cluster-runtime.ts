@@ -12,7 +12,8 @@
 // than the replica count) nodes tell each other which groups they lead, with the term, on every change
 // and every second.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { connect } from 'node:net';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandSpec } from '../commands/types.js';
@@ -30,17 +31,17 @@ import {
   type MetaCommand,
   type MetaState,
 } from '../cluster/meta.js';
-import { initialLayout, planLeaderTransfers } from '../cluster/placement.js';
+import { confChangeOf, initialLayout, planLeaderTransfers, planMembership, type PlacementStep } from '../cluster/placement.js';
 import { buildClusterView, type PeerStatus, type ShardStatus } from '../cluster/view-builder.js';
 import type { ClusterView } from '../cluster/view.js';
 import { MultiRaft } from '../raft/multi/multi-raft.js';
 import type { ApplierPort, Frame } from '../raft/multi/ports.js';
 import type { ReadState, SoftState } from '../raft/ready.js';
 import { DiskLog, type FsyncPolicy } from '../raft/storage/disk-log.js';
-import { MessageType, type ConfState, type Entry, type GroupId, type NodeId, type Snapshot, type Term } from '../raft/types.js';
+import { ConfChangeType, MessageType, type ConfState, type Entry, type GroupId, type NodeId, type Snapshot, type Term } from '../raft/types.js';
 import { Keyspace } from '../store/keyspace.js';
 import { ClusterBus } from './bus.js';
-import { RpcType, decodeRpc, encodeJson, encodeRpc } from './cluster-rpc.js';
+import { RpcType, decodeJson, decodeRpc, encodeJson, encodeRpc, type JoinReply, type JoinRequest } from './cluster-rpc.js';
 import type { Logger } from './logger.js';
 import { EngineApplier, RaftEngine, type ReadConsistency } from './raft-engine.js';
 
@@ -55,6 +56,10 @@ const LEADERS_ANNOUNCE_MS = 1000;
 const SHARD_SNAPSHOT_ENTRIES = 50_000;
 const META_SNAPSHOT_ENTRIES = 1_000;
 const SNAPSHOT_CHECK_MS = 2000;
+/** Entries kept behind a snapshot, so that a follower a little behind catches up without a snapshot. */
+const LOG_TAIL_KEPT = 5_000;
+/** Ticks between two membership reconciliations (joins, leaves, replica moves). */
+const RECONCILE_EVERY_TICKS = 10;
 /** How often each node checks whether it leads more shards than its share (and hands some away). */
 const BALANCE_CHECK_MS = 2000;
 /** Raft byte limits per group (design §4: every queue is bounded). */
@@ -82,7 +87,10 @@ export interface ClusterRuntimeOptions {
   /** Where the bus listens. */
   readonly busHost: string;
   readonly secret: string;
+  /** First members (cluster-init), or empty when joining. */
   readonly init: readonly InitMember[];
+  /** A member's client address to join through (`join host:port`), or null. */
+  readonly join: { readonly host: string; readonly port: number } | null;
   readonly replicas: number;
   readonly shardCount: number;
   readonly fsync: FsyncPolicy;
@@ -95,6 +103,14 @@ export interface ClusterRuntimeOptions {
   readonly onPublish: (kind: 'channel' | 'shard', channel: string, message: string) => void;
   /** The node lost the leadership of a shard (blocked clients on it must be redirected). */
   readonly onLeadershipLost: (engine: RaftEngine) => void;
+}
+
+/** Parses `host:port`. */
+export function parseAddress(text: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(text.trim());
+  const port = m === null ? 0 : Number(m[2]);
+  if (m === null || port < 1 || port > 65535) throw new Error(`bad address '${text}' (expected host:port)`);
+  return { host: m[1]!, port };
 }
 
 /** Parses `ip:port[@busport],...` (Redis's address notation; the bus port defaults to port + 10000). */
@@ -140,10 +156,13 @@ export class ClusterRuntime implements ApplierPort {
   private turnsInFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private announceScheduled = false;
+  private ticks = 0;
   private closed = false;
   private seedState = 0;
   /** Membership reports (SetShardMembers) this node still has to get into the metadata. */
   private readonly pendingMemberReports = new Map<GroupId, MetaCommand>();
+  /** The members a joiner learned from its Join reply (its first bus peers). */
+  private joinPeers: readonly { raftId: number; ip: string; busPort: number }[] = [];
 
   constructor(private readonly o: ClusterRuntimeOptions) {}
 
@@ -154,7 +173,7 @@ export class ClusterRuntime implements ApplierPort {
   async start(): Promise<void> {
     const o = this.o;
     this.disk = (await DiskLog.open(join(o.dir, 'raft'), { fsync: o.fsync })).log;
-    this.identity = this.loadIdentity();
+    this.identity = this.loadIdentity() ?? (await this.joinCluster());
     this.seedState = (o.clock() ^ (this.identity.raftId * 2654435761)) >>> 0;
     this.bus = await this.listenBus();
     this.multi = new MultiRaft({
@@ -179,8 +198,12 @@ export class ClusterRuntime implements ApplierPort {
     const stored = this.disk.groupIds().filter((g) => this.disk.group(g).snapshot().metadata.index > 0 || this.disk.group(g).lastIndex() > 0);
     if (stored.includes(META_GROUP_ID)) {
       this.restartGroups(stored);
-    } else {
+    } else if (o.init.length > 0) {
       await this.bootstrap();
+    } else {
+      // A joined node: the metadata leader adds it to group 0, which then sends it a snapshot.
+      this.multi.createGroup(META_GROUP_ID, { storage: this.disk.group(META_GROUP_ID) });
+      for (const n of this.joinPeers) if (n.raftId !== this.raftId) this.bus.addPeer(n.raftId, n.ip, n.busPort);
     }
     this.timers.push(setInterval(() => this.tick(), o.tickMs));
     this.timers.push(setInterval(() => this.announceLeaders(), LEADERS_ANNOUNCE_MS));
@@ -317,21 +340,70 @@ export class ClusterRuntime implements ApplierPort {
 
   // ---- identity and bootstrap ----
 
-  private loadIdentity(): Identity {
-    const path = join(this.o.dir, 'cluster.json');
+  /** The saved identity, or a cluster-init member's; null when the node must join first. */
+  private loadIdentity(): Identity | null {
     try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as Identity;
+      const saved = JSON.parse(readFileSync(this.identityPath(), 'utf8')) as Identity;
       if (typeof saved.clusterId === 'string' && Number.isInteger(saved.raftId) && saved.raftId > 0) return saved;
     } catch {
       // first start
     }
+    if (this.o.init.length === 0) return null;
     const me = this.o.init.findIndex((m) => m.port === this.o.port && (m.ip === this.o.ip || this.o.init.filter((x) => x.port === m.port).length === 1));
     if (me < 0) throw new Error(`this node (${this.o.ip}:${this.o.port}) is not in cluster-init`);
-    const list = this.o.init.map((m) => `${m.ip}:${m.port}@${m.busPort}`).join(',');
-    const identity: Identity = { clusterId: createHash('sha256').update(list).digest('hex').slice(0, 32), raftId: me + 1 };
+    return this.saveIdentity(me + 1);
+  }
+
+  private identityPath(): string {
+    return join(this.o.dir, 'cluster.json');
+  }
+
+  /** The bus's cluster id comes from the secret: every node that holds it agrees, joiners included. */
+  private clusterId(): string {
+    return createHash('sha256').update(`slotraft cluster\0${this.o.secret}`).digest('hex').slice(0, 32);
+  }
+
+  private saveIdentity(raftId: NodeId): Identity {
+    const identity: Identity = { clusterId: this.clusterId(), raftId };
+    const path = this.identityPath();
     writeFileSync(path + '.tmp', JSON.stringify(identity) + '\n');
     renameSync(path + '.tmp', path);
     return identity;
+  }
+
+  /**
+   * `join host:port`: asks the member at that client address for its Raft id and bus port, then, over
+   * a bus link made with a provisional id, to add this node to the metadata. Retried until it works.
+   */
+  private async joinCluster(): Promise<Identity> {
+    const o = this.o;
+    const seed = o.join!;
+    const request: JoinRequest = { id: o.myId, ip: o.ip, port: o.port, busPort: o.busPort };
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error('closed while joining');
+      let bus: ClusterBus | null = null;
+      try {
+        const info = await respCommand(seed.host, seed.port, ['INFO', 'cluster']);
+        const nodes = await respCommand(seed.host, seed.port, ['CLUSTER', 'NODES']);
+        const seedRaftId = Number(/slotraft_raft_id:(\d+)/.exec(info)?.[1] ?? 0);
+        const myself = nodes.split('\n').find((l) => l.split(' ')[2]?.split(',').includes('myself'));
+        const bus_ = /^(.*):\d+@(\d+)/.exec(myself?.split(' ')[1] ?? '');
+        if (seedRaftId === 0 || bus_ === null) throw new Error(`${seed.host}:${seed.port} is not a slotraft cluster member`);
+        // A provisional id far above any real one (ids are assigned from 1 up); used for this request only.
+        bus = await ClusterBus.listen({ nodeId: 2 ** 40 + randomInt(2 ** 30), clusterId: this.clusterId(), secret: o.secret, host: o.busHost, port: 0 });
+        bus.addPeer(seedRaftId, bus_[1]!, Number(bus_[2]));
+        const reply = decodeJson<JoinReply>(await bus.request(seedRaftId, encodeRpc(RpcType.Join, request), 15_000));
+        if (reply.raftId === undefined) throw new Error(reply.error ?? 'join refused');
+        o.logger.notice('joined the cluster', { raftId: reply.raftId, through: `${seed.host}:${seed.port}` });
+        this.joinPeers = reply.nodes ?? [];
+        return this.saveIdentity(reply.raftId);
+      } catch (err) {
+        if (attempt % 5 === 1) o.logger.warning('cannot join the cluster yet', { through: `${seed.host}:${seed.port}`, error: String(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await bus?.close();
+      }
+    }
   }
 
   /** First start of a cluster-init member: learn every member's id, install the first metadata. */
@@ -478,6 +550,7 @@ export class ClusterRuntime implements ApplierPort {
   private tick(): void {
     this.multi.tick();
     this.reportMembership();
+    if (++this.ticks % RECONCILE_EVERY_TICKS === 0) this.reconcileMembership();
     this.kick();
   }
 
@@ -490,6 +563,7 @@ export class ClusterRuntime implements ApplierPort {
     const sent = this.bus.sendRaft(frame);
     for (const { groupId, message } of frame.messages) {
       if (message.type !== MessageType.Snap) continue;
+      this.o.logger.verbose('sending a snapshot', { group: groupId, to: frame.to, index: message.snapshot?.metadata.index, sent });
       // The snapshot went out with the frame (or was dropped): tell the leader once this turn is over.
       setImmediate(() => {
         if (this.multi.hasGroup(groupId)) this.multi.reportSnapshot(groupId, frame.to, sent);
@@ -543,6 +617,10 @@ export class ClusterRuntime implements ApplierPort {
   }
 
   confChanged(groupId: GroupId, entry: Entry, confState: ConfState): void {
+    // A new member catches up from a snapshot, and Raft refuses one whose configuration does not hold
+    // the member: take a snapshot now, with the new configuration.
+    this.forcedSnapshots.add(groupId);
+    setImmediate(() => void this.maybeSnapshot());
     if (groupId === META_GROUP_ID) {
       this.metaApplied = Math.max(this.metaApplied, entry.index);
       return;
@@ -579,6 +657,7 @@ export class ClusterRuntime implements ApplierPort {
         this.pendingMemberReports.delete(g);
       }
     }
+    this.dropLeftGroups();
     // Host the shards this node was made a member of (a new replica catches up from the leader).
     for (const shard of this.meta.shards) {
       const member = shard.voters.includes(this.raftId) || shard.learners.includes(this.raftId);
@@ -598,6 +677,129 @@ export class ClusterRuntime implements ApplierPort {
       return true;
     } catch {
       return false; // no leader known: retried by the caller
+    }
+  }
+
+  // ---- joining, leaving, and where replicas live ----
+
+  /** A Join request: adds the node to the metadata (idempotent: a retry gets the same Raft id). */
+  private async admit(request: JoinRequest): Promise<JoinReply> {
+    const valid =
+      typeof request.id === 'string' && /^[0-9a-f]{40}$/.test(request.id) && typeof request.ip === 'string' &&
+      Number.isInteger(request.port) && Number.isInteger(request.busPort);
+    if (!valid) return { error: 'malformed join request' };
+    const deadline = performance.now() + 10_000;
+    let proposedAt = -Infinity;
+    while (performance.now() < deadline && !this.closed) {
+      const node = this.meta.nodes.find((n) => n.id === request.id);
+      if (node !== undefined) {
+        return { raftId: node.raftId, nodes: this.meta.nodes.map((n) => ({ raftId: n.raftId, ip: n.ip, busPort: n.busPort })) };
+      }
+      if (performance.now() - proposedAt > 2000) {
+        proposedAt = performance.now();
+        this.proposeMeta({ type: 'AddNode', id: request.id, ip: request.ip, port: request.port, busPort: request.busPort, hostname: '' });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { error: 'the metadata group did not add the node in time (no leader?)' };
+  }
+
+  /** CLUSTER FORGET: marks the node draining; its replicas and leaderships move away, then it is removed. */
+  forget(nodeId: string): string | null {
+    const node = this.meta.nodes.find((n) => n.id === nodeId);
+    if (node === undefined) return `Unknown node ${nodeId}`;
+    const remaining = this.meta.nodes.filter((n) => !n.draining && n.id !== nodeId);
+    if (remaining.length === 0) return "Can't forget the last node of the cluster";
+    if (!this.proposeMeta({ type: 'SetNodeDraining', id: nodeId, draining: true })) return 'No metadata leader right now, try again';
+    return null;
+  }
+
+  /**
+   * Runs each tick on this node: as metadata leader, keeps group 0's membership in line with the nodes
+   * (up to 5 voters, the rest learners) and removes drained nodes that hold nothing; as a shard leader,
+   * carries out the next placement step of its shard. One membership change per group at a time.
+   */
+  private reconcileMembership(): void {
+    if (this.multi.basicStatus(META_GROUP_ID).softState.role === 'leader') this.reconcileMetaGroup();
+    for (const g of this.ledGroups()) this.reconcileShard(g);
+  }
+
+  private confChangePending(g: GroupId): boolean {
+    const raft = this.multi.rawNode(g).raft;
+    return raft.pendingConfIndex > raft.raftLog.applied || this.multi.status(g).config.votersOutgoing.length > 0;
+  }
+
+  private reconcileMetaGroup(): void {
+    const g = META_GROUP_ID;
+    for (const n of this.meta.nodes) {
+      const holds = this.meta.shards.some((s) => s.voters.includes(n.raftId) || s.learners.includes(n.raftId));
+      if (n.draining && !holds) this.proposeMeta({ type: 'RemoveNode', id: n.id });
+    }
+    if (this.confChangePending(g)) return;
+    const config = this.multi.status(g).config;
+    const members = new Set([...config.voters, ...config.learners]);
+    const wanted = new Set(this.meta.nodes.map((n) => n.raftId));
+    const change = (type: ConfChangeType, nodeId: NodeId) => {
+      this.o.logger.notice('metadata group membership change', { type: ['voter', 'remove', 'learner'][type], node: nodeId });
+      this.multi.proposeConfChange(g, { changes: [{ type, nodeId }], transition: 'auto' });
+    };
+    for (const id of members) if (!wanted.has(id) && id !== this.raftId) return change(ConfChangeType.RemoveNode, id);
+    for (const id of wanted) if (!members.has(id)) return change(ConfChangeType.AddLearner, id);
+    const votersWanted = Math.min(META_VOTERS_MAX, wanted.size);
+    if (config.voters.length < votersWanted) {
+      const progress = this.multi.status(g).progress;
+      const committed = this.multi.rawNode(g).raft.raftLog.committed;
+      const ready = config.learners.filter((id) => (progress.get(id)?.match ?? 0) >= committed && this.bus.isConnected(id));
+      if (ready.length > 0) change(ConfChangeType.AddNode, ready[0]!);
+    }
+  }
+
+  private reconcileShard(g: GroupId): void {
+    if (this.confChangePending(g) || findShard(this.meta, g) === undefined) return;
+    const config = this.multi.status(g).config;
+    const shards = this.meta.shards.map((s) =>
+      s.groupId === g ? { groupId: g, voters: [...config.voters], learners: [...config.learners] } : s,
+    );
+    const eligible = this.meta.nodes.filter((n) => !n.draining).map((n) => n.raftId);
+    const step = planMembership(shards, eligible, this.meta.settings.replicas).find((st) => st.groupId === g);
+    if (step === undefined) return;
+    const removed = step.kind === 'replace' ? step.remove : step.kind === 'remove' ? step.nodeId : 0;
+    if (removed === this.raftId) {
+      const to = this.transferTarget(g); // a leader does not remove itself: it hands over first
+      if (to !== 0) this.multi.transferLeader(g, to);
+      return;
+    }
+    if ((step.kind === 'promote' || step.kind === 'replace') && !this.caughtUp(g, step.kind === 'promote' ? step.nodeId : step.add)) return;
+    this.proposeMembership(g, step);
+  }
+
+  private caughtUp(g: GroupId, id: NodeId): boolean {
+    const match = this.multi.status(g).progress.get(id)?.match ?? 0;
+    return match > 0 && match + 100 >= this.multi.rawNode(g).raft.raftLog.lastIndex();
+  }
+
+  private proposeMembership(g: GroupId, step: PlacementStep): void {
+    try {
+      this.multi.proposeConfChange(g, confChangeOf(step));
+      this.o.logger.notice('shard membership change', { group: g, step: step.kind, ...step });
+    } catch (err) {
+      this.o.logger.verbose('membership change not proposed', { group: g, error: String(err) });
+    }
+  }
+
+  /** Stops hosting shard groups this node is no longer a member of (after the metadata says so). */
+  private dropLeftGroups(): void {
+    for (const g of this.multi.groupIds()) {
+      if (g === META_GROUP_ID) continue;
+      const shard = findShard(this.meta, g);
+      const member = shard !== undefined && (shard.voters.includes(this.raftId) || shard.learners.includes(this.raftId));
+      if (member || this.multi.basicStatus(g).softState.role === 'leader') continue;
+      this.multi.removeGroup(g);
+      this.engines.unregister(g);
+      this.snapshotIndex.delete(g);
+      void this.disk.destroyGroup(g).catch((err: unknown) => this.o.logger.warning('cannot delete a left group', { group: g, error: String(err) }));
+      this.o.logger.notice('left shard group', { group: g });
+      this.viewDirty = true;
     }
   }
 
@@ -685,7 +887,7 @@ export class ClusterRuntime implements ApplierPort {
     }
   }
 
-  private onRequest(from: NodeId, body: Buffer): Uint8Array {
+  private onRequest(from: NodeId, body: Buffer): Uint8Array | Promise<Uint8Array> {
     const { type, body: payload } = decodeRpc(body);
     const p = payload as Record<string, unknown>;
     switch (type) {
@@ -697,6 +899,8 @@ export class ClusterRuntime implements ApplierPort {
       case RpcType.Publish:
         this.o.onPublish(p.kind === 'shard' ? 'shard' : 'channel', String(p.channel), String(p.message));
         return encodeJson({});
+      case RpcType.Join:
+        return this.admit(payload as JoinRequest).then(encodeJson);
       default:
         throw new Error(`unknown cluster request ${type}`);
     }
@@ -748,28 +952,33 @@ export class ClusterRuntime implements ApplierPort {
   // ---- snapshots and compaction ----
 
   private snapshotting = false;
+  /** Groups to snapshot at the next check whatever their log length (their membership changed). */
+  private readonly forcedSnapshots = new Set<GroupId>();
 
   private async maybeSnapshot(): Promise<void> {
     if (this.snapshotting || this.closed) return;
     this.snapshotting = true;
     try {
-      if (this.metaApplied - this.metaSnapshotIndex >= META_SNAPSHOT_ENTRIES) {
+      const forced = new Set(this.forcedSnapshots);
+      this.forcedSnapshots.clear();
+      if (this.metaApplied - this.metaSnapshotIndex >= META_SNAPSHOT_ENTRIES || (forced.has(META_GROUP_ID) && this.metaApplied > this.metaSnapshotIndex)) {
         const index = this.metaApplied;
         const raft = this.multi.rawNode(META_GROUP_ID).raft;
         const snap: Snapshot = {
           metadata: { index, term: raft.raftLog.term(index), confState: this.multi.status(META_GROUP_ID).config },
           data: encodeMetaState(this.meta),
         };
-        await this.disk.write([{ groupId: META_GROUP_ID, snapshotTaken: snap, compactTo: index }]);
+        await this.disk.write([{ groupId: META_GROUP_ID, snapshotTaken: snap, compactTo: Math.max(0, index - LOG_TAIL_KEPT) }]);
         this.metaSnapshotIndex = index;
         await this.disk.pruneSnapshots(META_GROUP_ID);
       }
       for (const g of this.multi.groupIds()) {
         const engine = this.engines.engine(g);
         if (engine === undefined) continue;
-        if (engine.appliedIndex - (this.snapshotIndex.get(g) ?? 0) < SHARD_SNAPSHOT_ENTRIES) continue;
+        const behind = engine.appliedIndex - (this.snapshotIndex.get(g) ?? 0);
+        if (behind < SHARD_SNAPSHOT_ENTRIES && !(forced.has(g) && behind > 0)) continue;
         const snap = engine.createSnapshot();
-        await this.disk.write([{ groupId: g, snapshotTaken: snap, compactTo: snap.metadata.index }]);
+        await this.disk.write([{ groupId: g, snapshotTaken: snap, compactTo: Math.max(0, snap.metadata.index - LOG_TAIL_KEPT) }]);
         this.snapshotIndex.set(g, snap.metadata.index);
         await this.disk.pruneSnapshots(g);
       }
@@ -781,3 +990,25 @@ export class ClusterRuntime implements ApplierPort {
   }
 }
 
+
+/** One command to a node's client port (a joiner asking a seed); resolves with the reply's text. */
+function respCommand(host: string, port: number, argv: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    let data = Buffer.alloc(0);
+    const done = (err: Error | null, text = '') => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(text);
+    };
+    socket.setTimeout(3000, () => done(new Error(`no answer from ${host}:${port}`)));
+    socket.on('error', (err) => done(err));
+    socket.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      if (data[0] === 0x2d) return done(new Error(data.toString('latin1').trim()));
+      const m = /^[$=](\d+)\r\n/.exec(data.toString('latin1', 0, 32));
+      if (m !== null && data.length >= m[0].length + Number(m[1]) + 2) done(null, data.toString('latin1', m[0].length, m[0].length + Number(m[1])));
+    });
+    socket.write(argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('').replace(/^/, `*${argv.length}\r\n`));
+  });
+}

@@ -84,6 +84,7 @@ const DIRECTIVES: readonly Directive[] = [
   directive('replicas', int(1, 7), '3', false),
   directive('cluster-secret', text, '', false),
   directive('cluster-init', text, '', false),
+  directive('join', text, '', false),
   directive('raft-tick-ms', int(10, 1000), '50', false),
   // Harmless: accepted for redis.conf compatibility and for clients that CONFIG GET them.
   directive('save', text, '', true, true),

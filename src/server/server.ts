@@ -20,7 +20,7 @@ import { Dispatcher, type DispatchHost } from './dispatch.js';
 import { LocalEngine, type ShardEngine } from './engine.js';
 import type { Logger, LogLevel } from './logger.js';
 import { Stats } from './stats.js';
-import { ClusterRuntime, parseInitList } from './cluster-runtime.js';
+import { ClusterRuntime, parseAddress, parseInitList } from './cluster-runtime.js';
 import { NotLeaderError, type RaftEngine } from './raft-engine.js';
 import { ErrorReply } from '../resp/reply.js';
 import type { FsyncPolicy } from '../raft/storage/disk-log.js';
@@ -100,7 +100,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     };
     this.currentView = this.buildView(this.process.tcpPort);
     const init = this.config.string('cluster-init');
-    if (init !== '') this.runtime = this.createRuntime(init);
+    const join = this.config.string('join');
+    if (init !== '' || join !== '') this.runtime = this.createRuntime(init, join);
     this.refreshSettings();
     this.config.onChange((name) => this.onConfigChange(name));
   }
@@ -182,6 +183,15 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       () => OK,
       (error: unknown) => (error instanceof Error && 'reply' in error ? (error.reply as ErrorReply) : new ErrorReply(String(error))),
     );
+  }
+  raftId(): number {
+    return this.runtime?.raftId ?? 0;
+  }
+  /** CLUSTER FORGET: in cluster mode, the node is drained (replicas and leaders move away), then removed. */
+  forget(nodeId: string): Reply {
+    if (this.runtime === null) return new ErrorReply(`ERR Unknown node ${nodeId}`);
+    const problem = this.runtime.forget(nodeId);
+    return problem === null ? OK : new ErrorReply(`ERR ${problem}`);
   }
   /** CLUSTER FAILOVER: in cluster mode, take the leadership of every shard this node follows. */
   failover(): Reply {
@@ -339,10 +349,11 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     return this.runtime === null ? [this.engine] : this.runtime.ledEngines();
   }
 
-  private createRuntime(init: string): ClusterRuntime {
+  private createRuntime(init: string, join: string): ClusterRuntime {
     const c = this.config;
     const secret = c.string('cluster-secret');
-    if (secret === '') throw new Error('cluster-init needs a cluster-secret (the same on every node)');
+    if (secret === '') throw new Error('cluster mode needs a cluster-secret (the same on every node)');
+    if (init !== '' && join !== '') throw new Error('use either cluster-init or join, not both');
     const ip = c.string('cluster-announce-ip') || c.string('bind').split(' ')[0] || '127.0.0.1';
     const port = c.number('cluster-announce-port') || c.number('port');
     const busPort = c.number('cluster-port') || port + BUS_PORT_OFFSET;
@@ -354,7 +365,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       busPort,
       busHost: c.string('bind').split(' ')[0] || '127.0.0.1',
       secret,
-      init: parseInitList(init),
+      init: init === '' ? [] : parseInitList(init),
+      join: join === '' ? null : parseAddress(join),
       replicas: c.number('replicas'),
       shardCount: c.number('shards'),
       fsync: c.string('appendfsync') as FsyncPolicy,

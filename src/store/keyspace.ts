@@ -3,8 +3,9 @@
 //
 // Layout (memory matters most): one Map per hash slot, created on first use, as Redis Cluster keeps
 // one dict per slot. The value is stored directly: a latin1 string for a Redis string, or a
-// CollectionValue. Everything else lives in side maps that cost nothing when unused: expiries (only
-// keys with a TTL), collection sizes (only collections), access data (only under an LRU/LFU policy).
+// CollectionValue (which also carries the memory figure last accounted for it). Everything else lives
+// in side maps that cost nothing when unused: expiries (only keys with a TTL), access data (only
+// under an LRU/LFU policy).
 //
 // Determinism: every mutation is a function of its arguments and the current state, so replicas that
 // apply the same commands with the same `nowMs` end up equal. Expired keys are never deleted by a read:
@@ -95,8 +96,6 @@ export class Keyspace {
   private keyCount = 0;
   /** Absolute expiry in ms since epoch, only for keys that have one. */
   private expires = new Map<string, number>();
-  /** Last memoryBytes() seen for each collection key, so `touched` can account the difference. */
-  private collectionBytes = new Map<string, number>();
   private memoryBytes = 0;
   private tracking: AccessTracking = 'none';
   /** LRU: seconds clock (24 bits). LFU: minutes << 8 | log counter. Only keys accessed or written. */
@@ -219,16 +218,15 @@ export class Keyspace {
       this.keyCount++;
       this.memoryBytes += KEY_OVERHEAD_BYTES + stringBytes(key);
     } else {
-      this.memoryBytes -= this.valueBytes(key, old);
+      this.memoryBytes -= this.valueBytes(old);
     }
     map.set(key, value);
     if (this.encodings.size !== 0) this.encodings.delete(key);
     if (typeof value === 'string') {
       this.memoryBytes += stringBytes(value);
-      if (old !== undefined && typeof old !== 'string') this.collectionBytes.delete(key);
     } else {
       const bytes = value.memoryBytes();
-      this.collectionBytes.set(key, bytes);
+      value.accountedBytes = bytes;
       this.memoryBytes += bytes;
     }
     if (expireAt === KEEP_TTL) {
@@ -275,9 +273,10 @@ export class Keyspace {
     // A command that already holds the value passes it, saving the slot hash and Map lookup.
     const stored = value ?? this.slots[this.slotOf(key)]?.get(key);
     assert(stored !== undefined && typeof stored !== 'string', 'touched on a missing key or a string');
-    const bytes = (stored as CollectionValue).memoryBytes();
-    this.memoryBytes += bytes - (this.collectionBytes.get(key) ?? 0);
-    this.collectionBytes.set(key, bytes);
+    const collection = stored as CollectionValue;
+    const bytes = collection.memoryBytes();
+    this.memoryBytes += bytes - collection.accountedBytes;
+    collection.accountedBytes = bytes;
     if (this.listeners.length !== 0) this.emit(key);
   }
 
@@ -288,7 +287,6 @@ export class Keyspace {
     this.nonEmptyIndex.fill(-1);
     this.keyCount = 0;
     this.expires = new Map();
-    this.collectionBytes = new Map();
     this.access = new Map();
     this.encodings = new Map();
     this.memoryBytes = 0;
@@ -512,8 +510,7 @@ export class Keyspace {
       this.removeNonEmptySlot(slot);
     }
     this.keyCount--;
-    this.memoryBytes -= KEY_OVERHEAD_BYTES + stringBytes(key) + this.valueBytes(key, old);
-    if (typeof old !== 'string') this.collectionBytes.delete(key);
+    this.memoryBytes -= KEY_OVERHEAD_BYTES + stringBytes(key) + this.valueBytes(old);
     if (this.encodings.size !== 0) this.encodings.delete(key);
     if (this.expires.size !== 0) this.dropExpire(key);
     if (this.tracking !== 'none') this.access.delete(key);
@@ -521,8 +518,8 @@ export class Keyspace {
     return true;
   }
 
-  private valueBytes(key: string, value: Value): number {
-    return typeof value === 'string' ? stringBytes(value) : (this.collectionBytes.get(key) ?? 0);
+  private valueBytes(value: Value): number {
+    return typeof value === 'string' ? stringBytes(value) : value.accountedBytes;
   }
 
   private putExpire(key: string, atMs: number): void {

@@ -22,6 +22,11 @@ export interface CollectionValue {
    * Must be O(1): keep a running total while mutating. Called on every `touched` and write.
    */
   memoryBytes(): number;
+  /**
+   * The memoryBytes() figure the keyspace last accounted for this value, kept on the value itself
+   * (no side map keyed by the key): only the Keyspace writes it. 0 while the value is not stored.
+   */
+  accountedBytes: number;
   /** A deep copy with the same contents and iteration order (COPY; snapshots). */
   clone(): CollectionValue;
 }

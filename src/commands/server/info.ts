@@ -8,6 +8,12 @@ import { REDIS_VERSION } from './connection.js';
 type Lines = [string, string | number][];
 type SectionRenderer = (ctx: ServerContext) => Lines;
 
+/** Redis's one field, plus this node's Raft id in cluster mode (what `--join` asks a seed for). */
+function clusterSection(ctx: ServerContext): Lines {
+  const raftId = ctx.server.raftId?.() ?? 0;
+  return raftId > 0 ? [['cluster_enabled', 1], ['slotraft_raft_id', raftId]] : [['cluster_enabled', 1]];
+}
+
 const SECTIONS: readonly [name: string, title: string, render: SectionRenderer][] = [
   ['server', 'Server', serverSection],
   ['clients', 'Clients', clientsSection],
@@ -20,7 +26,7 @@ const SECTIONS: readonly [name: string, title: string, render: SectionRenderer][
   ['commandstats', 'Commandstats', commandstatsSection],
   ['errorstats', 'Errorstats', errorstatsSection],
   ['latencystats', 'Latencystats', () => []],
-  ['cluster', 'Cluster', () => [['cluster_enabled', 1]]],
+  ['cluster', 'Cluster', clusterSection],
   ['keyspace', 'Keyspace', keyspaceSection],
 ];
 

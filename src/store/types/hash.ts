@@ -13,6 +13,7 @@ const HASHTABLE_ENTRY_OVERHEAD_BYTES = 56;
 
 export class HashValue implements CollectionValue {
   readonly type = 'hash' as const;
+  accountedBytes = 0;
   readonly fields = new Map<string, string>();
   private hashtable = false;
   private bytes = 0;

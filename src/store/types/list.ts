@@ -10,6 +10,7 @@ const VALUE_OVERHEAD_BYTES = 48;
 
 export class ListValue implements CollectionValue {
   readonly type = 'list' as const;
+  accountedBytes = 0;
   private items: (string | undefined)[] = new Array(CAPACITY_MIN);
   private head = 0;
   private count = 0;

@@ -34,6 +34,7 @@ function compareCanonicalInts(a: string, b: string): number {
 
 export class SetValue implements CollectionValue {
   readonly type = 'set' as const;
+  accountedBytes = 0;
   private readonly items: string[] = [];
   private readonly index = new Map<string, number>();
   private intset = true;

@@ -15,6 +15,7 @@ const SKIPLIST_ENTRY_OVERHEAD_BYTES = 80;
 
 export class ZSetValue implements CollectionValue {
   readonly type = 'zset' as const;
+  accountedBytes = 0;
   readonly scores = new Map<string, number>();
   readonly list = new RankedList();
   private skiplist = false;
