@@ -275,6 +275,23 @@ test('when a node stops, quiesced groups it led elect new leaders and keep commi
   assert.equal(snaps, GROUPS.length, 'one snapshot per group');
 });
 
+test('a quiesced leader that loses its majority wakes up and steps down (check-quorum)', () => {
+  const c = new Cluster([1, 2, 3], GROUPS, { raft: { checkQuorum: true } });
+  electSpread(c);
+  for (const g of GROUPS) c.nodes.get(c.leader(g))!.multi.propose(g, enc('x'));
+  c.pump();
+  c.tick(6);
+  const ledBy1 = GROUPS.filter((g) => c.nodes.get(1)!.multi.basicStatus(g).softState.role === 'leader');
+  assert.ok(ledBy1.length > 0);
+  for (const g of ledBy1) assert.equal(c.nodes.get(1)!.multi.isQuiesced(g), true);
+  c.stopped.add(2);
+  c.stopped.add(3);
+  c.tick(40);
+  for (const g of ledBy1) {
+    assert.notEqual(c.nodes.get(1)!.multi.basicStatus(g).softState.role, 'leader', `group ${g} still led without a majority`);
+  }
+});
+
 test('an asynchronous storage port: one turn in flight at a time', async () => {
   const c = new Cluster([1, 2, 3], [1, 2, 3, 4], { quiesceAfterTicks: 0 }, true);
   for (const g of [1, 2, 3, 4]) c.nodes.get(1)!.multi.campaign(g);

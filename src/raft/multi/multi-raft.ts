@@ -321,6 +321,9 @@ export class MultiRaft {
       return false;
     }
     if (r.trk.config.voters.isJoint() || r.pendingConfIndex > log.applied) return false;
+    // Without a live majority it must keep ticking, so that check-quorum makes it step down.
+    const voters = r.trk.voterIds();
+    if (voters.filter((id) => !this.down.has(id)).length * 2 <= voters.length) return false;
     for (const [id, pr] of r.trk.progress) {
       if (id === this.nodeId || this.down.has(id)) continue; // a dead follower catches up when woken
       if (pr.match !== last) return false;
@@ -367,6 +370,11 @@ export class MultiRaft {
   private failOver(deadNode: NodeId): void {
     for (const g of this.groups.values()) {
       const r = g.raw.raft;
+      if (g.quiesced && r.role === 'leader' && r.trk.progress.has(deadNode)) {
+        // Ticking again lets check-quorum step down a leader that lost its majority with this node.
+        this.wake(g.id);
+        continue;
+      }
       if (!g.quiesced || r.lead !== deadNode) continue;
       this.wake(g.id);
       g.raw.forgetLeader(); // lets pre-vote and the lease rule allow an election right away
