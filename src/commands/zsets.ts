@@ -213,11 +213,12 @@ function zaddGeneric(ctx: DataContext, argv: readonly string[], flags: AddFlags,
     return new ErrorReply('ERR GT, LT, and/or NX options at the same time are not compatible');
   }
   if (incr && elements > 2) return new ErrorReply('ERR INCR option supports a single increment-element pair');
-  const scores: number[] = [];
-  for (let i = scoreIndex; i < argv.length; i += 2) {
-    const score = parseDouble(argv[i]!);
+  // Every score is checked before anything changes, as Redis does. Sized up front: no regrowth.
+  const scores = new Array<number>(elements / 2);
+  for (let j = 0; j < scores.length; j++) {
+    const score = parseDouble(argv[scoreIndex + j * 2]!);
     if (score === null) return ERR_NOT_FLOAT;
-    scores.push(score);
+    scores[j] = score;
   }
   const key = argv[1]!;
   const found = write(ctx, key);

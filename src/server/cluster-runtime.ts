@@ -156,6 +156,8 @@ export class ClusterRuntime implements ApplierPort {
   private turnsInFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private announceScheduled = false;
+  /** Commands waiting for a leader to show up in the view (bounded by maxclients: one per connection). */
+  private viewWaiters: (() => void)[] = [];
   private ticks = 0;
   private closed = false;
   private seedState = 0;
@@ -292,6 +294,31 @@ export class ClusterRuntime implements ApplierPort {
       this.currentView = this.buildView();
     }
     return this.currentView;
+  }
+
+  /** Resolves at the next change of leaders or metadata, or after `ms`. */
+  viewChanged(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.viewWaiters.indexOf(done);
+        if (at >= 0) this.viewWaiters.splice(at, 1);
+        resolve();
+      }, ms);
+      this.viewWaiters.push(done);
+    });
+  }
+
+  private wakeViewWaiters(): void {
+    if (this.viewWaiters.length === 0) return;
+    const waiters = this.viewWaiters;
+    this.viewWaiters = [];
+    setImmediate(() => {
+      for (const w of waiters) w();
+    });
   }
 
   /** The engine of a shard hosted here, by its 40-hex shard id. */
@@ -638,6 +665,7 @@ export class ClusterRuntime implements ApplierPort {
 
   softStateChanged(groupId: GroupId, softState: SoftState, term: Term): void {
     this.viewDirty = true;
+    this.wakeViewWaiters();
     if (groupId !== META_GROUP_ID) {
       const engine = this.engines.engine(groupId);
       this.engines.softStateChanged(groupId, softState, term);
@@ -650,6 +678,7 @@ export class ClusterRuntime implements ApplierPort {
 
   private metaChanged(): void {
     this.viewDirty = true;
+    this.wakeViewWaiters();
     this.connectPeers();
     for (const [g, report] of this.pendingMemberReports) {
       const shard = findShard(this.meta, g);
@@ -875,7 +904,10 @@ export class ClusterRuntime implements ApplierPort {
       if (this.multi.hasGroup(g)) continue; // Raft itself tells us
       const known = this.claims.get(g);
       if (known === undefined || term >= known.term) {
-        if (known?.leader !== from) this.viewDirty = true;
+        if (known?.leader !== from) {
+          this.viewDirty = true;
+          this.wakeViewWaiters();
+        }
         this.claims.set(g, { leader: from, term });
       }
     }

@@ -37,6 +37,8 @@ export interface DispatchHost {
   nowMs(): number;
   /** The reply for a command whose engine found this node no longer leads its shard (MOVED or CLUSTERDOWN). */
   notLeaderReply?(error: NotLeaderError, slot: number | null): ErrorReply;
+  /** Resolves when the cluster view may have changed (a leader was elected), or after `ms`. */
+  viewChanged?(ms: number): Promise<void>;
 }
 
 /** A connection as dispatch sees it. */
@@ -77,6 +79,9 @@ const SHARD_PUBSUB = new Set(['ssubscribe', 'sunsubscribe', 'spublish']);
 const NO_MULTI = 'ERR Command not allowed inside a transaction';
 /** Inside MULTI a blocking command answers its timeout reply at once: a null bulk for the moves. */
 const NULL_BULK_WHEN_BLOCKED = new Set(['blmove', 'brpoplpush']);
+
+/** How long a command waits for its shard to elect a leader before CLUSTERDOWN. */
+const LEADER_WAIT_MS = 2000;
 
 /** Keeps ASKING set for the command after it (and for nothing else). */
 const ASKING = 'asking';
@@ -123,8 +128,12 @@ export class Dispatcher {
     this.blocking = new BlockingRegistry(now);
   }
 
-  /** Runs one request. A Promise when the command completes later (its reply must still keep its place). */
-  execute(client: DispatchClient, argv: readonly string[]): Reply | Promise<Reply> {
+  /**
+   * Runs one request. A Promise when the command completes later (its reply must still keep its place).
+   * `waitedMs`: how long it already waited for a shard without a leader (design §3: a short bounded wait
+   * before CLUSTERDOWN, so that clients ride through an election).
+   */
+  execute(client: DispatchClient, argv: readonly string[], waitedMs = 0): Reply | Promise<Reply> {
     const session = client.session;
     const name = argv[0]!;
     const entry = this.entries.get(name) ?? this.entries.get(name.toLowerCase());
@@ -141,6 +150,12 @@ export class Dispatcher {
     let decision: RouteDecision | null = null;
     if (entry.hasKeys) {
       decision = this.routeKeys(session, entry, argv);
+      if (decision?.kind === 'clusterDown' && decision.reason === 'down' && this.host.viewChanged && waitedMs < LEADER_WAIT_MS) {
+        const started = performance.now();
+        return this.host
+          .viewChanged(LEADER_WAIT_MS - waitedMs)
+          .then(() => this.execute(client, argv, waitedMs + Math.max(1, performance.now() - started)));
+      }
       if (decision !== null) {
         const refusal = routeError(decision);
         if (refusal !== null) return this.reject(client, entry, refusal.message);

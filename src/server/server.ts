@@ -216,6 +216,9 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   defaultEngine(): ShardEngine {
     return this.runtime?.anyEngine() ?? this.engine;
   }
+  viewChanged(ms: number): Promise<void> {
+    return this.runtime === null ? new Promise((r) => setTimeout(r, ms)) : this.runtime.viewChanged(ms);
+  }
   /** The reply to a command that reached a shard engine no longer led here: MOVED to the leader. */
   notLeaderReply(error: NotLeaderError, slot: number | null): ErrorReply {
     const address = error.leader === 0 ? null : (this.runtime?.addressOf(error.leader) ?? null);
