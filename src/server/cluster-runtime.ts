@@ -512,7 +512,8 @@ export class ClusterRuntime implements ApplierPort {
     this.multi.createGroup(META_GROUP_ID, { storage: metaLog, applied: snap.metadata.index });
     for (const g of groups) if (g !== META_GROUP_ID) this.hostShard(g, null);
     this.connectPeers();
-    this.o.logger.notice('cluster state recovered from the log', { groups: groups.length, metaIndex: snap.metadata.index });
+    const logs = groups.map((g) => `${g}:${this.disk.group(g).lastIndex()}`).join(' ');
+    this.o.logger.notice('cluster state recovered from the log', { groups: groups.length, metaIndex: snap.metadata.index, lastIndexes: logs });
   }
 
   /** Hosts a shard group: a fresh one (bootstrap voters), a restarted one (null), or a new replica ([]). */

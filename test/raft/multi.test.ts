@@ -292,6 +292,32 @@ test('a quiesced leader that loses its majority wakes up and steps down (check-q
   }
 });
 
+test('a quiescing leader never tells a follower that was down to commit entries it lacks', () => {
+  const c = new Cluster([1, 2, 3], GROUPS);
+  electSpread(c);
+  c.pump();
+  c.stopped.add(3);
+  const ledBy1 = GROUPS.filter((g) => c.leader(g) === 1);
+  assert.ok(ledBy1.length > 0);
+  for (const g of ledBy1) for (let i = 0; i < 5; i++) c.nodes.get(1)!.multi.propose(g, enc(`w${i}`));
+  c.pump();
+  const before = c.sent.length;
+  c.tick(15); // node 3 is declared down, the leaders quiesce without it
+  const lastOf3 = new Map(ledBy1.map((g) => [g, c.nodes.get(3)!.storages.get(g)!.lastIndex()]));
+  const quiesceTo3 = c.sent
+    .slice(before)
+    .filter((f) => f.from === 1 && f.to === 3)
+    .flatMap((f) => f.heartbeats.filter((hb) => hb.quiesce && lastOf3.has(hb.groupId)));
+  assert.ok(quiesceTo3.length > 0, 'the leader quiesced its groups while node 3 was down');
+  for (const hb of quiesceTo3) {
+    assert.ok(hb.commit <= lastOf3.get(hb.groupId)!, `group ${hb.groupId}: commit ${hb.commit} > node 3's last index`);
+  }
+  // Node 3 comes back and catches up without any assertion firing.
+  c.stopped.delete(3);
+  c.tick(3);
+  for (const g of ledBy1) assert.equal(c.nodes.get(3)!.applied.get(g)!.length, 5);
+});
+
 test('an asynchronous storage port: one turn in flight at a time', async () => {
   const c = new Cluster([1, 2, 3], [1, 2, 3, 4], { quiesceAfterTicks: 0 }, true);
   for (const g of [1, 2, 3, 4]) c.nodes.get(1)!.multi.campaign(g);

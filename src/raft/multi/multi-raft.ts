@@ -255,7 +255,7 @@ export class MultiRaft {
   receive(frame: Frame): void {
     if (frame.to !== this.nodeId) return;
     this.lastHeard.set(frame.from, this.ticks);
-    this.down.delete(frame.from);
+    if (this.down.delete(frame.from)) this.peerBack(frame.from);
     for (const hb of frame.heartbeats) {
       const g = this.groups.get(hb.groupId);
       if (g === undefined) continue;
@@ -336,9 +336,12 @@ export class MultiRaft {
     g.quiesced = true;
     g.idleTicks = 0;
     this.stats.quiesces++;
-    for (const id of r.trk.progress.keys()) {
+    for (const [id, pr] of r.trk.progress) {
       if (id === this.nodeId) continue;
-      const hb = { groupId: g.id, term: r.term, commit: r.raftLog.committed, context: null, quiesce: true };
+      // As any heartbeat: never a commit index past what the follower is known to hold (a follower that
+      // was down, or restarted with a shorter log, must not be told to commit entries it lacks).
+      const commit = Math.min(pr.match, r.raftLog.committed);
+      const hb = { groupId: g.id, term: r.term, commit, context: null, quiesce: true };
       this.frame(id).heartbeats.push(hb);
       this.stats.heartbeatsSent++;
     }
@@ -364,6 +367,14 @@ export class MultiRaft {
     // Liveness: make sure each known peer hears from us at least once per interval.
     for (const peer of this.lastHeard.keys()) {
       if (this.ticks - (this.lastSent.get(peer) ?? 0) >= this.livenessIntervalTicks) this.frame(peer);
+    }
+  }
+
+  /** A peer that was down speaks again: the quiesced groups led here wake to catch it up. */
+  private peerBack(node: NodeId): void {
+    for (const g of this.groups.values()) {
+      const r = g.raw.raft;
+      if (g.quiesced && r.role === 'leader' && r.trk.progress.has(node)) this.wake(g.id);
     }
   }
 
