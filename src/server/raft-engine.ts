@@ -104,6 +104,13 @@ interface PendingWrite {
   readonly settle: (outcome: ApplyOutcome | ErrorReply) => void;
 }
 
+/** Single writes waiting for the next turn, proposed together as one entry (per protocol). */
+interface QueuedWrites {
+  readonly argvs: (readonly string[])[];
+  readonly settles: ((r: EngineResult) => void)[];
+  readonly rejects: ((e: Error) => void)[];
+}
+
 interface PendingRead {
   readonly command: DataCommand;
   readonly argv: readonly string[];
@@ -129,10 +136,16 @@ export class RaftEngine implements ShardEngine {
   /** Reads that will share the next ReadIndex. */
   private nextReadBatch: PendingRead[] = [];
   /** Reads whose ReadIndex is under way, by request context number. */
-  private readonly issuedReads = new Map<number, PendingRead[]>();
+  private readonly issuedReads = new Map<number, { afterSeq: number; reads: PendingRead[] }>();
   private readContextCounter = 0;
-  /** Reads with a known read index, waiting for the applied index (ascending index). */
-  private readonly waitingReads: { index: Index; reads: PendingRead[] }[] = [];
+  /**
+   * Reads with a known read index, waiting for the applied index (ascending index) and for every write
+   * proposed here up to `afterSeq` to settle: a client's read sees the writes it sent before it.
+   */
+  private readonly waitingReads: { index: Index; afterSeq: number; reads: PendingRead[] }[] = [];
+  /** Single writes of this event-loop job, by protocol: one entry each at the next flush. */
+  private readonly queuedWrites: { 2: QueuedWrites | null; 3: QueuedWrites | null } = { 2: null, 3: null };
+  private queuedWriteCount = 0;
   private pendingReadCount = 0;
 
   constructor(options: RaftEngineOptions) {
@@ -160,8 +173,9 @@ export class RaftEngine implements ShardEngine {
     return this.stateMachine.appliedIndex;
   }
 
+  /** Writes queued or proposed and not yet answered. */
   get pendingWriteCount(): number {
-    return this.pendingWrites.size;
+    return this.pendingWrites.size + this.queuedWriteCount;
   }
 
   get pendingReads(): number {
@@ -178,11 +192,49 @@ export class RaftEngine implements ShardEngine {
 
   // ---- Writes ----
 
+  /**
+   * Queues a write; the writes queued until the host's next flush (before its next turn) become ONE
+   * entry, so that the log, the disk and the network handle a batch instead of each command. Replicas
+   * run them one after the other, like a transaction, with one timestamp and one seed.
+   */
   write(command: DataCommand, argv: readonly string[], resp: 2 | 3): Promise<EngineResult> {
     void command; // replicas find the command again by name when they apply
-    return this.propose(EntryKind.Commands, [argv], resp).then((r) =>
-      r instanceof ErrorReply ? r : (r.results[0] as EngineResult),
-    );
+    if (this.multi.basicStatus(this.groupId).softState.role !== 'leader') throw this.notLeader();
+    if (this.pendingWrites.size + this.queuedWriteCount >= this.maxPendingWrites) return Promise.resolve(PENDING_WRITES_FULL);
+    let queue = this.queuedWrites[resp];
+    if (queue === null) {
+      queue = this.queuedWrites[resp] = { argvs: [], settles: [], rejects: [] };
+      if (this.queuedWriteCount === 0) this.onWork();
+    }
+    this.queuedWriteCount++;
+    queue.argvs.push(argv);
+    return new Promise((resolve, reject) => {
+      queue.settles.push(resolve);
+      queue.rejects.push(reject);
+    });
+  }
+
+  /** Proposes the queued single writes (one entry per protocol). Called before any other proposal or read. */
+  flushWrites(): void {
+    if (this.queuedWriteCount === 0) return;
+    this.queuedWriteCount = 0;
+    for (const resp of [2, 3] as const) {
+      const queue = this.queuedWrites[resp];
+      if (queue === null) continue;
+      this.queuedWrites[resp] = null;
+      let proposed: Promise<ApplyOutcome | ErrorReply>;
+      try {
+        proposed = this.proposeNow(EntryKind.Commands, queue.argvs, resp);
+      } catch (err) {
+        for (const reject of queue.rejects) reject(err as Error);
+        continue;
+      }
+      void proposed.then((r) => {
+        for (let i = 0; i < queue.settles.length; i++) {
+          queue.settles[i]!(r instanceof ErrorReply ? r : (r.results[i] as EngineResult));
+        }
+      });
+    }
   }
 
   writeBatch(commands: readonly BatchCommand[], resp: 2 | 3): Promise<EngineResult[]> {
@@ -213,6 +265,11 @@ export class RaftEngine implements ShardEngine {
    * Resolves with the apply outcome, or with an error reply (queue full, outcome unknown).
    */
   private propose(kind: EntryKind, argvs: readonly (readonly string[])[], resp: 2 | 3): Promise<ApplyOutcome | ErrorReply> {
+    this.flushWrites(); // writes queued before this one go first
+    return this.proposeNow(kind, argvs, resp);
+  }
+
+  private proposeNow(kind: EntryKind, argvs: readonly (readonly string[])[], resp: 2 | 3): Promise<ApplyOutcome | ErrorReply> {
     const status = this.multi.basicStatus(this.groupId);
     if (status.softState.role !== 'leader') throw this.notLeader();
     if (this.pendingWrites.size >= this.maxPendingWrites) return Promise.resolve(PENDING_WRITES_FULL);
@@ -241,13 +298,14 @@ export class RaftEngine implements ShardEngine {
     const raft = this.multi.rawNode(this.groupId).raft;
     if (raft.role !== 'leader') throw this.notLeader();
     if (this.pendingReadCount >= this.maxPendingReads) return PENDING_READS_FULL;
-    if (this.readConsistency === 'lease' && raft.checkQuorum && raft.leadTransferee === 0) {
+    const writesInFlight = this.queuedWriteCount > 0 || this.pendingWrites.size > 0;
+    if (this.readConsistency === 'lease' && raft.checkQuorum && raft.leadTransferee === 0 && !writesInFlight) {
       const committed = raft.raftLog.committed;
       if (raft.raftLog.termOrUndefined(committed) === raft.term) {
         if (this.appliedIndex >= committed) return this.reader.read(command, argv, resp);
         return new Promise((resolve, reject) => {
           this.pendingReadCount++;
-          this.waitForApplied(committed, [{ command, argv, resp, resolve, reject }]);
+          this.waitForApplied(committed, this.seq, [{ command, argv, resp, resolve, reject }]);
         });
       }
       // No entry of this term committed yet: the lease proves nothing; fall back to a ReadIndex.
@@ -261,6 +319,7 @@ export class RaftEngine implements ShardEngine {
 
   /** Issues one ReadIndex for the reads collected since the last call. The host calls it before each turn. */
   flushReads(): void {
+    this.flushWrites();
     if (this.nextReadBatch.length === 0) return;
     const batch = this.nextReadBatch;
     this.nextReadBatch = [];
@@ -271,18 +330,24 @@ export class RaftEngine implements ShardEngine {
     const id = ++this.readContextCounter;
     const context = Buffer.allocUnsafe(8);
     context.writeDoubleLE(id, 0);
-    this.issuedReads.set(id, batch);
+    this.issuedReads.set(id, { afterSeq: this.seq, reads: batch });
     this.multi.readIndex(this.groupId, context);
   }
 
-  private waitForApplied(index: Index, reads: PendingRead[]): void {
-    if (index <= this.appliedIndex) {
+  private waitForApplied(index: Index, afterSeq: number, reads: PendingRead[]): void {
+    if (index <= this.appliedIndex && this.writesSettled(afterSeq)) {
       this.runReads(reads);
       return;
     }
     let i = this.waitingReads.length;
     while (i > 0 && this.waitingReads[i - 1]!.index > index) i--;
-    this.waitingReads.splice(i, 0, { index, reads });
+    this.waitingReads.splice(i, 0, { index, afterSeq, reads });
+  }
+
+  /** Every write proposed here with a sequence up to `seq` has been answered. */
+  private writesSettled(seq: number): boolean {
+    const first = this.pendingWrites.keys().next();
+    return first.done === true || first.value > seq;
   }
 
   private runReads(reads: readonly PendingRead[]): void {
@@ -304,7 +369,11 @@ export class RaftEngine implements ShardEngine {
   }
 
   private serveWaitingReads(): void {
-    while (this.waitingReads.length > 0 && this.waitingReads[0]!.index <= this.appliedIndex) {
+    while (
+      this.waitingReads.length > 0 &&
+      this.waitingReads[0]!.index <= this.appliedIndex &&
+      this.writesSettled(this.waitingReads[0]!.afterSeq)
+    ) {
       this.runReads(this.waitingReads.shift()!.reads);
     }
   }
@@ -339,10 +408,10 @@ export class RaftEngine implements ShardEngine {
     for (const rs of states) {
       if (rs.context.length !== 8) continue;
       const id = Buffer.from(rs.context.buffer, rs.context.byteOffset, 8).readDoubleLE(0);
-      const batch = this.issuedReads.get(id);
-      if (batch === undefined) continue;
+      const issued = this.issuedReads.get(id);
+      if (issued === undefined) continue;
       this.issuedReads.delete(id);
-      this.waitForApplied(rs.index, batch);
+      this.waitForApplied(rs.index, issued.afterSeq, issued.reads);
     }
   }
 
@@ -355,7 +424,7 @@ export class RaftEngine implements ShardEngine {
     this.failWrites(() => true);
     // ReadIndex requests still under way die with the leadership; reads with a confirmed index stay.
     const err = new NotLeaderError(this.groupId, softState.lead);
-    for (const batch of this.issuedReads.values()) this.rejectReads(batch, err);
+    for (const issued of this.issuedReads.values()) this.rejectReads(issued.reads, err);
     this.issuedReads.clear();
     this.rejectReads(this.nextReadBatch, err);
     this.nextReadBatch = [];
@@ -367,6 +436,7 @@ export class RaftEngine implements ShardEngine {
       this.pendingWrites.delete(seq);
       w.settle(WRITE_OUTCOME_UNKNOWN);
     }
+    this.serveWaitingReads(); // reads that waited for those writes
   }
 
   // ---- Snapshots ----

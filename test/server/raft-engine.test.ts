@@ -316,6 +316,29 @@ test('expiry and eviction are deletes proposed by the leader; flush empties ever
   }
 });
 
+test('writes of one job become one entry, and a read sees the writes sent before it (pipelines)', async () => {
+  for (const readConsistency of ['readindex', 'lease'] as const) {
+    const c = new EngineCluster('memory', [1, 2, 3], { readConsistency });
+    try {
+      await c.startAll();
+      const leader = await c.elect(1);
+      await write(c, leader, 'SET', 'k', 'old');
+      const before = leader.multi.rawNode(GROUP).raft.raftLog.lastIndex();
+      // A pipeline: SET, SET, GET sent together, before any turn runs.
+      const w1 = leader.engine.write(cmd('set'), ['SET', 'k', 'new'], 2);
+      const w2 = leader.engine.write(cmd('incr'), ['INCR', 'n'], 2);
+      const r = leader.engine.read(cmd('get'), ['GET', 'k'], 2);
+      await c.settle();
+      assert.deepEqual([((await w1) as SimpleString).value, await w2, String(await r)], ['OK', 1, 'new'], readConsistency);
+      assert.equal(leader.multi.rawNode(GROUP).raft.raftLog.lastIndex(), before + 1, 'both writes in one entry');
+      const states = [...c.nodes.values()].map(stateOf);
+      assert.ok(states.every((st) => st === states[0]), 'every replica applied the batch alike');
+    } finally {
+      await c.close();
+    }
+  }
+});
+
 test('pending writes and reads are bounded: past the limit the answer comes at once', async () => {
   const c = new EngineCluster('memory', [1, 2, 3], { maxPendingWrites: 2, maxPendingReads: 2 });
   try {
