@@ -80,6 +80,9 @@ const NO_MULTI = 'ERR Command not allowed inside a transaction';
 /** Inside MULTI a blocking command answers its timeout reply at once: a null bulk for the moves. */
 const NULL_BULK_WHEN_BLOCKED = new Set(['blmove', 'brpoplpush']);
 
+/** A READONLY read routed to this follower: served from its state as it is (Redis replicas do the same). */
+const FOLLOWER_READ = { follower: true } as const;
+
 /** How long a command waits for its shard to elect a leader before CLUSTERDOWN. */
 const LEADER_WAIT_MS = 2000;
 
@@ -181,7 +184,8 @@ export class Dispatcher {
         result = spec.run(client.context, argv);
       } else {
         engine = this.engineOf(decision);
-        result = this.runData(spec, entry.write, engine, session.resp, argv);
+        const follower = decision !== null && decision.kind === 'local' && decision.role === 'follower';
+        result = this.runData(spec, entry.write, engine, session.resp, argv, follower);
       }
     } catch (error) {
       result = this.failure(spec.name, error, decision);
@@ -279,9 +283,11 @@ export class Dispatcher {
     engine: ShardEngine | undefined,
     resp: 2 | 3,
     argv: readonly string[],
+    follower: boolean,
   ): EngineResult | Promise<EngineResult> {
     if (engine === undefined) return new ErrorReply(errors.CLUSTERDOWN_DOWN);
-    return write ? engine.write(spec, argv, resp) : engine.read(spec, argv, resp);
+    if (write) return engine.write(spec, argv, resp);
+    return follower ? engine.read(spec, argv, resp, FOLLOWER_READ) : engine.read(spec, argv, resp);
   }
 
   private finish(

@@ -35,8 +35,11 @@ export interface BatchEntry {
 
 export interface ShardEngine {
   readonly keyspace: Keyspace;
-  /** Runs a read-only command (after a ReadIndex on a replicated engine). */
-  read(command: DataCommand, argv: readonly string[], resp: 2 | 3): EngineResult | Promise<EngineResult>;
+  /**
+   * Runs a read-only command (after a ReadIndex on a replicated engine; at once on a follower when
+   * `options.follower`, for READONLY connections).
+   */
+  read(command: DataCommand, argv: readonly string[], resp: 2 | 3, options?: { readonly follower?: boolean }): EngineResult | Promise<EngineResult>;
   /** Runs a write (through the log on a replicated engine). */
   write(command: DataCommand, argv: readonly string[], resp: 2 | 3): EngineResult | Promise<EngineResult>;
   /** Runs the commands of a transaction atomically, as one write (one Raft entry on a replicated engine). */
