@@ -38,9 +38,9 @@ import { MultiRaft } from '../raft/multi/multi-raft.js';
 import type { ApplierPort, Frame } from '../raft/multi/ports.js';
 import type { ReadState, SoftState } from '../raft/ready.js';
 import { DiskLog, type FsyncPolicy } from '../raft/storage/disk-log.js';
-import { ConfChangeType, MessageType, type ConfState, type Entry, type GroupId, type NodeId, type Snapshot, type Term } from '../raft/types.js';
+import { ConfChangeType, MessageType, type ConfState, type Entry, type GroupId, type Index, type Message, type NodeId, type Snapshot, type Term } from '../raft/types.js';
 import { Keyspace } from '../store/keyspace.js';
-import { ClusterBus } from './bus.js';
+import { ClusterBus, type SnapshotSink } from './bus.js';
 import { RpcType, decodeJson, decodeRpc, encodeJson, encodeRpc, type JoinReply, type JoinRequest } from './cluster-rpc.js';
 import type { Logger } from './logger.js';
 import { EngineApplier, RaftEngine, type ReadConsistency } from './raft-engine.js';
@@ -52,16 +52,24 @@ const HEARTBEAT_TICKS = 1;
 const META_VOTERS_MAX = 5;
 /** How often a node tells the others which groups it leads (also sent on every change). */
 const LEADERS_ANNOUNCE_MS = 1000;
-/** Compaction: snapshot a group once this many entries were applied since its last snapshot. */
-const SHARD_SNAPSHOT_ENTRIES = 50_000;
+/** Compaction: snapshot the metadata group once this many entries were applied since its last snapshot. */
 const META_SNAPSHOT_ENTRIES = 1_000;
 const SNAPSHOT_CHECK_MS = 2000;
-/** Entries kept behind a snapshot, so that a follower a little behind catches up without a snapshot. */
-const LOG_TAIL_KEPT = 5_000;
 /** Ticks between two membership reconciliations (joins, leaves, replica moves). */
 const RECONCILE_EVERY_TICKS = 10;
 /** How often each node checks whether it leads more shards than its share (and hands some away). */
 const BALANCE_CHECK_MS = 2000;
+/** Snapshots larger than this travel as a chunked stream instead of inside a Raft frame. */
+const INLINE_SNAPSHOT_BYTES = 256 << 10;
+/** The largest snapshot a node accepts by stream (held in memory until installed). */
+const SNAPSHOT_STREAM_BYTES_MAX = 4 * 1024 ** 3;
+/** The context a MsgSnap carries when its data came ahead by stream. */
+const STREAMED_SNAPSHOT = Buffer.from('slotraft:streamed-snapshot', 'latin1');
+
+function isMarker(m: Message): boolean {
+  return m.type === MessageType.Snap && m.context !== null && Buffer.from(m.context).equals(STREAMED_SNAPSHOT);
+}
+
 /** Raft byte limits per group (design §4: every queue is bounded). */
 const MAX_SIZE_PER_MSG = 1 << 20;
 const MAX_INFLIGHT_MSGS = 256;
@@ -95,6 +103,10 @@ export interface ClusterRuntimeOptions {
   readonly shardCount: number;
   readonly fsync: FsyncPolicy;
   readonly tickMs: number;
+  /** Snapshot a shard group once this many entries were applied since its last snapshot. */
+  readonly snapshotEntries: number;
+  /** Entries kept behind a snapshot, so that a follower a little behind catches up without one. */
+  readonly logTail: number;
   readonly readConsistency: ReadConsistency;
   readonly commands: ReadonlyMap<string, CommandSpec>;
   readonly clock: () => number;
@@ -156,6 +168,10 @@ export class ClusterRuntime implements ApplierPort {
   private turnsInFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private announceScheduled = false;
+  /** Snapshot streams being sent, by `to:group:index`. */
+  private readonly outgoingStreams = new Set<string>();
+  /** Snapshot data received by stream, waiting for its MsgSnap. */
+  private readonly streamedSnapshots = new Map<GroupId, { from: NodeId; index: Index; data: Buffer }>();
   /** Commands waiting for a leader to show up in the view (bounded by maxclients: one per connection). */
   private viewWaiters: (() => void)[] = [];
   private ticks = 0;
@@ -227,6 +243,7 @@ export class ClusterRuntime implements ApplierPort {
         logger: o.logger,
         onRaftFrame: (frame) => this.receive(frame),
         onRequest: (from, body) => this.onRequest(from, body),
+        onSnapshot: (from, groupId, index) => this.snapshotSink(from, groupId, index),
         onPeerDown: (id) => {
           this.viewDirty = true;
           this.multi?.reportUnreachable(id);
@@ -583,21 +600,93 @@ export class ClusterRuntime implements ApplierPort {
   }
 
   private receive(frame: Frame): void {
+    this.restoreStreamedSnapshots(frame);
     this.multi.receive(frame);
     this.kick();
   }
 
   private send(frame: Frame): void {
+    const big = frame.messages.filter((m) => m.message.type === MessageType.Snap && (m.message.snapshot?.data.length ?? 0) > INLINE_SNAPSHOT_BYTES);
+    if (big.length > 0) frame.messages.splice(0, frame.messages.length, ...frame.messages.filter((m) => !big.includes(m)));
+    for (const m of big) this.streamSnapshot(frame.to, m.groupId, m.message);
     const sent = this.bus.sendRaft(frame);
     for (const { groupId, message } of frame.messages) {
       if (message.type !== MessageType.Snap) continue;
       this.o.logger.verbose('sending a snapshot', { group: groupId, to: frame.to, index: message.snapshot?.metadata.index, sent });
-      // The snapshot went out with the frame (or was dropped): tell the leader once this turn is over.
-      setImmediate(() => {
-        if (this.multi.hasGroup(groupId)) this.multi.reportSnapshot(groupId, frame.to, sent);
-        this.kick();
-      });
+      this.reportSnapshotSoon(groupId, frame.to, sent);
     }
+  }
+
+  /** Tells the leader how a snapshot send went, once the current turn is over. */
+  private reportSnapshotSoon(groupId: GroupId, to: NodeId, ok: boolean): void {
+    setImmediate(() => {
+      if (this.multi.hasGroup(groupId)) this.multi.reportSnapshot(groupId, to, ok);
+      this.kick();
+    });
+  }
+
+  /**
+   * A large snapshot goes as a chunked, flow-controlled stream on the bus (design §8); the MsgSnap
+   * follows once the peer has every byte, carrying only a marker instead of the data.
+   */
+  private streamSnapshot(to: NodeId, groupId: GroupId, message: Message): void {
+    const snap = message.snapshot!;
+    const key = `${to}:${groupId}:${snap.metadata.index}`;
+    if (this.outgoingStreams.has(key)) return; // already on its way; Raft asks again if it fails
+    this.outgoingStreams.add(key);
+    this.o.logger.notice('streaming a snapshot', { group: groupId, to, index: snap.metadata.index, bytes: snap.data.length });
+    this.bus
+      .sendSnapshot(to, groupId, snap.metadata.index, snap.data)
+      .then(
+        () => {
+          const marker: Message = { ...message, snapshot: { ...snap, data: new Uint8Array(0) }, context: STREAMED_SNAPSHOT };
+          const sent = this.bus.sendRaft({ from: this.raftId, to, messages: [{ groupId, message: marker }], heartbeats: [], heartbeatResps: [] });
+          this.reportSnapshotSoon(groupId, to, sent);
+        },
+        (err: unknown) => {
+          this.o.logger.warning('snapshot stream failed', { group: groupId, to, error: String(err) });
+          this.reportSnapshotSoon(groupId, to, false);
+        },
+      )
+      .finally(() => this.outgoingStreams.delete(key));
+  }
+
+  /** Where a peer's snapshot stream goes: memory (bounded), until its MsgSnap arrives. */
+  private snapshotSink(from: NodeId, groupId: GroupId, index: Index): SnapshotSink | null {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    return {
+      write: (data) => {
+        bytes += data.length;
+        if (bytes > SNAPSHOT_STREAM_BYTES_MAX) throw new Error(`snapshot larger than ${SNAPSHOT_STREAM_BYTES_MAX} bytes`);
+        chunks.push(Buffer.from(data));
+      },
+      finish: () => {
+        // One finished stream per group is kept: a newer one replaces it.
+        this.streamedSnapshots.set(groupId, { from, index, data: Buffer.concat(chunks) });
+      },
+      abort: () => {
+        chunks.length = 0;
+      },
+    };
+  }
+
+  /** Puts the streamed data back into the MsgSnaps that arrive with the marker (or drops them). */
+  private restoreStreamedSnapshots(frame: Frame): void {
+    if (!frame.messages.some((m) => isMarker(m.message))) return;
+    const out: Frame['messages'] = [];
+    for (const m of frame.messages) {
+      if (!isMarker(m.message)) {
+        out.push(m);
+        continue;
+      }
+      const snap = m.message.snapshot!;
+      const streamed = this.streamedSnapshots.get(m.groupId);
+      if (streamed === undefined || streamed.from !== frame.from || streamed.index !== snap.metadata.index) continue;
+      this.streamedSnapshots.delete(m.groupId);
+      out.push({ groupId: m.groupId, message: { ...m.message, context: null, snapshot: { ...snap, data: streamed.data } } });
+    }
+    frame.messages.splice(0, frame.messages.length, ...out);
   }
 
   private fatal(what: string, err: unknown): never {
@@ -1001,7 +1090,7 @@ export class ClusterRuntime implements ApplierPort {
           metadata: { index, term: raft.raftLog.term(index), confState: this.multi.status(META_GROUP_ID).config },
           data: encodeMetaState(this.meta),
         };
-        await this.disk.write([{ groupId: META_GROUP_ID, snapshotTaken: snap, compactTo: Math.max(0, index - LOG_TAIL_KEPT) }]);
+        await this.disk.write([{ groupId: META_GROUP_ID, snapshotTaken: snap, compactTo: Math.max(0, index - this.o.logTail) }]);
         this.metaSnapshotIndex = index;
         await this.disk.pruneSnapshots(META_GROUP_ID);
       }
@@ -1009,9 +1098,9 @@ export class ClusterRuntime implements ApplierPort {
         const engine = this.engines.engine(g);
         if (engine === undefined) continue;
         const behind = engine.appliedIndex - (this.snapshotIndex.get(g) ?? 0);
-        if (behind < SHARD_SNAPSHOT_ENTRIES && !(forced.has(g) && behind > 0)) continue;
+        if (behind < this.o.snapshotEntries && !(forced.has(g) && behind > 0)) continue;
         const snap = engine.createSnapshot();
-        await this.disk.write([{ groupId: g, snapshotTaken: snap, compactTo: Math.max(0, snap.metadata.index - LOG_TAIL_KEPT) }]);
+        await this.disk.write([{ groupId: g, snapshotTaken: snap, compactTo: Math.max(0, snap.metadata.index - this.o.logTail) }]);
         this.snapshotIndex.set(g, snap.metadata.index);
         await this.disk.pruneSnapshots(g);
       }

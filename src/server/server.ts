@@ -374,6 +374,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       shardCount: c.number('shards'),
       fsync: c.string('appendfsync') as FsyncPolicy,
       tickMs: c.number('raft-tick-ms'),
+      snapshotEntries: c.number('raft-snapshot-entries'),
+      logTail: c.number('raft-log-tail'),
       readConsistency: c.string('read-consistency') === 'lease' ? 'lease' : 'readindex',
       commands: this.table,
       clock: this.clock,
