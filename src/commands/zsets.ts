@@ -204,7 +204,7 @@ interface AddFlags {
   ch: boolean;
 }
 
-function zaddGeneric(ctx: DataContext, argv: readonly string[], flags: AddFlags, scoreIndex: number): Reply {
+function zaddGeneric(ctx: DataContext, argv: readonly string[], flags: Readonly<AddFlags>, scoreIndex: number): Reply {
   const elements = argv.length - scoreIndex;
   if (elements % 2 !== 0 || elements === 0) return ERR_SYNTAX;
   const { nx, xx, gt, lt, incr, ch } = flags;
@@ -265,25 +265,26 @@ function zaddGeneric(ctx: DataContext, argv: readonly string[], flags: AddFlags,
   return ch ? added + updated : added;
 }
 
+/** The flags of a plain ZADD and of ZINCRBY, shared (the usual ZADD makes no object). */
+const NO_FLAGS: Readonly<AddFlags> = { nx: false, xx: false, gt: false, lt: false, incr: false, ch: false };
+const INCR_FLAGS: Readonly<AddFlags> = { ...NO_FLAGS, incr: true };
+
 function zadd(ctx: DataContext, argv: readonly string[]): Reply {
-  const flags: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: false, ch: false };
+  let flags: AddFlags | null = null;
   let i = 2;
   for (; i < argv.length; i++) {
     const option = argv[i]!.toUpperCase();
-    if (option === 'NX') flags.nx = true;
-    else if (option === 'XX') flags.xx = true;
-    else if (option === 'GT') flags.gt = true;
-    else if (option === 'LT') flags.lt = true;
-    else if (option === 'INCR') flags.incr = true;
-    else if (option === 'CH') flags.ch = true;
-    else break;
+    const flag = option === 'NX' ? 'nx' : option === 'XX' ? 'xx' : option === 'GT' ? 'gt' : option === 'LT' ? 'lt'
+      : option === 'INCR' ? 'incr' : option === 'CH' ? 'ch' : null;
+    if (flag === null) break;
+    flags ??= { ...NO_FLAGS };
+    flags[flag] = true;
   }
-  return zaddGeneric(ctx, argv, flags, i);
+  return zaddGeneric(ctx, argv, flags ?? NO_FLAGS, i);
 }
 
 function zincrby(ctx: DataContext, argv: readonly string[]): Reply {
-  const flags: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: true, ch: false };
-  return zaddGeneric(ctx, argv, flags, 2);
+  return zaddGeneric(ctx, argv, INCR_FLAGS, 2);
 }
 
 function zrem(ctx: DataContext, argv: readonly string[]): Reply {

@@ -39,6 +39,9 @@ const BIG_BULK_BYTES = 32 * 1024;
 const WHOLE_ARGS_MAX = 1024;
 /** Arguments up to this length are compared with the previous request's to reuse its string. */
 const REUSE_CHARS_MAX = 64;
+/** A request is kept for that comparison only if its arguments hold at most this many bytes. */
+const REUSE_KEPT_BYTES_MAX = 4096;
+const NO_ARGS: readonly string[] = [];
 /** Redis's limits before AUTH when a password is required (networking.c authRequired). */
 const UNAUTH_ARGS_MAX = 10;
 const UNAUTH_BULK_BYTES_MAX = 16384;
@@ -66,7 +69,7 @@ export class RequestDecoder {
   private bigBulk: Buffer | null = null;
   private bigBulkFilled = 0;
   /** The previous request of the fast path: pipelines repeat its command name, keys and values. */
-  private lastArgv: readonly string[] = [];
+  private lastArgv: readonly string[] = NO_ARGS;
 
   constructor(private readonly limits: DecoderLimits) {}
 
@@ -131,6 +134,7 @@ export class RequestDecoder {
     i += 2;
     const argv = new Array<string>(count);
     const last = this.lastArgv;
+    let payload = 0;
     for (let a = 0; a < count; a++) {
       if (i + 1 >= end || b[i] !== 36 /* '$' */) return null;
       c = b[++i]!;
@@ -145,9 +149,11 @@ export class RequestDecoder {
       const previous = a < last.length ? last[a]! : '';
       argv[a] = previous.length === length && sameBytes(previous, b, i) ? previous : latin1String(b, i, i + length);
       i += length + 2;
+      payload += length;
     }
     this.position = i;
-    this.lastArgv = argv;
+    // Bounded: an idle connection keeps at most one small request alive.
+    this.lastArgv = payload <= REUSE_KEPT_BYTES_MAX ? argv : NO_ARGS;
     return argv;
   }
 

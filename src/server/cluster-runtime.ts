@@ -59,6 +59,8 @@ const SNAPSHOT_CHECK_MS = 2000;
 const RECONCILE_EVERY_TICKS = 10;
 /** How often each node checks whether it leads more shards than its share (and hands some away). */
 const BALANCE_CHECK_MS = 2000;
+/** Leaders are balanced only after this long without any leadership change seen by this node. */
+const BALANCE_QUIET_MS = 10_000;
 /** Snapshots larger than this travel as a chunked stream instead of inside a Raft frame. */
 const INLINE_SNAPSHOT_BYTES = 256 << 10;
 /** The largest snapshot a node accepts by stream (held in memory until installed). */
@@ -168,6 +170,7 @@ export class ClusterRuntime implements ApplierPort {
   private turnsInFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private announceScheduled = false;
+  private lastLeaderChangeAt = performance.now();
   /** Snapshot streams being sent, by `to:group:index`. */
   private readonly outgoingStreams = new Set<string>();
   /** Snapshot data received by stream, waiting for its MsgSnap. */
@@ -246,11 +249,13 @@ export class ClusterRuntime implements ApplierPort {
         onSnapshot: (from, groupId, index) => this.snapshotSink(from, groupId, index),
         onPeerDown: (id) => {
           this.viewDirty = true;
+          this.wakeViewWaiters();
           this.multi?.reportUnreachable(id);
           this.kick();
         },
         onPeerUp: () => {
           this.viewDirty = true;
+          this.wakeViewWaiters();
           this.announceLeaders();
         },
       });
@@ -512,7 +517,17 @@ export class ClusterRuntime implements ApplierPort {
       if (!shard.voters.includes(this.raftId)) continue;
       this.hostShard(shard.groupId, shard.voters);
       // The planned leader starts the first election at once (balanced leaders from the start).
-      if (layout[shard.groupId - 1]?.leader === this.raftId) this.multi.campaign(shard.groupId);
+      if (layout[shard.groupId - 1]?.leader !== this.raftId) continue;
+      // Campaign now, and again once the other members surely host the group (their bootstrap runs at
+      // about the same time; a vote request to a node without the group is lost).
+      this.multi.campaign(shard.groupId);
+      setTimeout(() => {
+        if (this.closed) return;
+        const lead = this.multi.basicStatus(shard.groupId).softState.lead;
+        if (lead === 0) this.multi.campaign(shard.groupId);
+        else if (lead !== this.raftId) this.multi.transferLeader(shard.groupId, this.raftId);
+        this.kick();
+      }, 300).unref();
     }
     if (this.raftId === 1) this.multi.campaign(META_GROUP_ID);
     this.viewDirty = true;
@@ -755,6 +770,7 @@ export class ClusterRuntime implements ApplierPort {
 
   softStateChanged(groupId: GroupId, softState: SoftState, term: Term): void {
     this.viewDirty = true;
+    this.lastLeaderChangeAt = performance.now();
     this.wakeViewWaiters();
     if (groupId !== META_GROUP_ID) {
       const engine = this.engines.engine(groupId);
@@ -930,7 +946,9 @@ export class ClusterRuntime implements ApplierPort {
    * that nodes with the same knowledge agree and nobody moves leaders during a failure.
    */
   private balanceLeaders(): void {
-    if (this.closed) return;
+    // Only in a quiet cluster: never against an election, a hand-off (SIGTERM) or a CLUSTER FAILOVER
+    // under way, which would move leaders back and forth and send clients from MOVED to MOVED.
+    if (this.closed || performance.now() - this.lastLeaderChangeAt < BALANCE_QUIET_MS) return;
     const leaders = new Map<GroupId, NodeId>();
     for (const s of this.meta.shards) {
       const leader = this.multi.hasGroup(s.groupId)
@@ -996,6 +1014,7 @@ export class ClusterRuntime implements ApplierPort {
       if (known === undefined || term >= known.term) {
         if (known?.leader !== from) {
           this.viewDirty = true;
+          this.lastLeaderChangeAt = performance.now();
           this.wakeViewWaiters();
         }
         this.claims.set(g, { leader: from, term });
@@ -1035,7 +1054,9 @@ export class ClusterRuntime implements ApplierPort {
     for (const s of this.meta.shards) {
       if (this.multi.hasGroup(s.groupId)) {
         const status = this.multi.basicStatus(s.groupId);
-        const lead = status.softState.lead;
+        // A leader this node has no link to is likely dead: no MOVED to it, commands wait for the election.
+        const raftLead = status.softState.lead;
+        const lead = raftLead !== this.raftId && !this.bus.isConnected(raftLead) ? 0 : raftLead;
         const followers = new Map<NodeId, { offset: number; caughtUp: boolean }>();
         // A replica this node cannot reach is not offered to clients (scaleReads, READONLY).
         for (const v of [...s.voters, ...s.learners]) {
@@ -1044,7 +1065,8 @@ export class ClusterRuntime implements ApplierPort {
         shards.set(s.groupId, { leader: lead === 0 ? null : lead, followers });
       } else {
         const claim = this.claims.get(s.groupId);
-        shards.set(s.groupId, { leader: claim?.leader ?? null });
+        const up = claim !== undefined && (claim.leader === this.raftId || this.bus.isConnected(claim.leader));
+        shards.set(s.groupId, { leader: up ? claim.leader : null });
       }
     }
     const peers = new Map<string, PeerStatus>();

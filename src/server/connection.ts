@@ -283,19 +283,21 @@ export class Connection implements Session, DispatchClient, Subscriber {
       const socket = this.socket;
       let bytes = 0;
       if (parts.length === 1) {
-        socket.write(parts[0]!, 'latin1');
+        socket.write(parts[0]!);
         bytes = parts[0]!.length;
       } else {
         socket.cork();
         for (const part of parts) {
-          socket.write(part, 'latin1');
+          socket.write(part);
           bytes += part.length;
         }
         socket.uncork();
       }
       this.host.stats.totalNetOutputBytes += bytes;
-      // Usually the socket took everything at once: then no limit is exceeded and none is being timed.
+      // Usually the socket took everything at once: then its buffer may be written again, no limit
+      // is exceeded and none is being timed.
       const queued = socket.writableLength;
+      if (queued === 0) this.writer.recycle();
       const checked = queued > 0 || this.softLimitSinceMs !== 0;
       if (checked && this.checkOutputLimits(this.host.nowMs()) && queued > OUTPUT_PAUSE_BYTES) {
         this.outputPaused = true;

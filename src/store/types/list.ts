@@ -85,8 +85,10 @@ export class ListValue implements CollectionValue {
 
   /** Elements from start to stop inclusive, both within 0..length-1. */
   range(start: number, stop: number): string[] {
-    const out: string[] = [];
-    for (let i = start; i <= stop; i++) out.push(this.at(i));
+    const out = new Array<string>(Math.max(0, stop - start + 1));
+    const items = this.items;
+    const mask = items.length - 1;
+    for (let i = start; i <= stop; i++) out[i - start] = items[(this.head + i) & mask]!;
     return out;
   }
 
