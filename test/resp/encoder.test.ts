@@ -116,8 +116,61 @@ test('a writer keeps large values as separate parts, in order, and counts its si
   assert.equal(writer.size(), 5 + 9 + big.length + 2 + 4);
   const parts = writer.take()!;
   assert.ok(parts.length >= 3);
-  assert.ok(parts.includes(big));
-  assert.equal(parts.join(''), `+OK\r\n$100000\r\n${big}\r\n:7\r\n`);
+  assert.ok(parts.some((part) => part.length === big.length && part.latin1Slice(0, part.length) === big));
+  assert.equal(Buffer.concat(parts).toString('latin1'), `+OK\r\n$100000\r\n${big}\r\n:7\r\n`);
   assert.equal(writer.take(), null);
   assert.equal(writer.size(), 0);
+});
+
+test('a writer gives the same bytes across buffer boundaries as one string would', () => {
+  const writer = new ReplyWriter();
+  let expected = '';
+  const lengths = [0, 1, 3, 31, 32, 33, 64, 1000, 16_379, 16_384, 20_000, 70_000];
+  for (let round = 0; round < 40; round++) {
+    const length = lengths[round % lengths.length]!;
+    let value = '';
+    for (let i = 0; i < length; i++) value += String.fromCharCode((round * 7 + i * 13) & 0xff);
+    writer.reply(value, 2);
+    expected += `$${length}\r\n${value}\r\n`;
+    writer.reply(round * 1_000_003 - 20_000_000, 2);
+    expected += `:${round * 1_000_003 - 20_000_000}\r\n`;
+    writer.reply(Buffer.from(value, 'latin1'), 2);
+    expected += `$${length}\r\n${value}\r\n`;
+  }
+  assert.equal(writer.size(), expected.length);
+  assert.equal(Buffer.concat(writer.take()!).toString('latin1'), expected);
+});
+
+test('integer replies and aggregate headers: digits of every magnitude and sign', () => {
+  for (let power = 1; power <= 2 ** 53; power *= 10) {
+    for (const n of [power - 1, power, power + 1, -power, -(power - 1), -(power + 1)]) {
+      if (!Number.isSafeInteger(n)) continue;
+      assert.equal(encodeReply(n, 2), `:${n}\r\n`);
+    }
+  }
+  assert.equal(encodeReply(-(2 ** 53 - 1), 2), `:${-(2 ** 53 - 1)}\r\n`);
+  assert.equal(encodeReply(2 ** 60, 2), `:${2 ** 60}\r\n`); // beyond 2^53: formatted by V8, as before
+  const items = Array.from({ length: 12_345 }, (_, i) => i);
+  assert.ok(encodeReply(items, 2).startsWith('*12345\r\n:0\r\n:1\r\n'));
+  assert.ok(encodeReply(new MapReply(['a', 'b']), 3).startsWith('%1\r\n'));
+  assert.ok(encodeReply(new SetReply(Array(2000).fill('x')), 3).startsWith('~2000\r\n$1\r\nx\r\n'));
+});
+
+test('taken parts stay intact until recycle(); a recycled buffer is written again', () => {
+  const writer = new ReplyWriter();
+  writer.reply('first', 2);
+  const first = writer.take()!;
+  writer.reply('other', 2); // not recycled: a new buffer, the first parts are untouched
+  assert.equal(Buffer.concat(first).toString('latin1'), '$5\r\nfirst\r\n');
+  assert.equal(Buffer.concat(writer.take()!).toString('latin1'), '$5\r\nother\r\n');
+  writer.recycle();
+  writer.reply(1, 2);
+  const third = writer.take()!;
+  assert.equal(Buffer.concat(third).toString('latin1'), ':1\r\n');
+  writer.recycle();
+  writer.reply(2, 2);
+  const fourth = writer.take()!;
+  assert.equal(fourth[0]!.buffer, third[0]!.buffer, 'the recycled buffer is reused');
+  assert.equal(Buffer.concat(fourth).toString('latin1'), ':2\r\n');
+  assert.equal(writer.take(), null);
 });

@@ -39,3 +39,28 @@ test('integer replies: cached small ones and formatted others agree', () => {
   assert.equal(encodeReply(2 ** 53 - 1, 2), `:${2 ** 53 - 1}\r\n`);
   assert.throws(() => encodeReply(1.5, 2), /not an integer/);
 });
+
+test('arguments equal to the previous request reuse it; near misses decode as themselves', () => {
+  const decoder = new RequestDecoder({ bulkBytesMax: 512 * 1024 * 1024 });
+  const base = ['SADD', 'myset', 'element:000000000000', 'x'.repeat(64), 'y'.repeat(65), '', '\xff\x00\x80'];
+  const requests: string[][] = [base, base];
+  // Each variant changes one byte (first, middle, last) or the length of one argument.
+  for (let a = 1; a < base.length; a++) {
+    const arg = base[a]!;
+    for (const at of [0, arg.length >> 1, arg.length - 1]) {
+      if (arg.length === 0) break;
+      const changed = arg.slice(0, at) + String.fromCharCode((arg.charCodeAt(at) + 1) & 0xff) + arg.slice(at + 1);
+      requests.push(base.map((value, i) => (i === a ? changed : value)), base);
+    }
+    requests.push(base.map((value, i) => (i === a ? value + 'z' : value)), base.slice(0, a), base);
+  }
+  const frames = requests.map((argv) => `*${argv.length}\r\n` + argv.map((v) => `$${v.length}\r\n${v}\r\n`).join('')).join('');
+  const bytes = Buffer.from(frames, 'latin1');
+  // Fed in uneven chunks, so that some requests are split and take the general path.
+  const decoded: unknown[] = [];
+  for (let start = 0; start < bytes.length; start += 97) {
+    decoder.feed(bytes.subarray(start, Math.min(bytes.length, start + 97)));
+    for (let argv = decoder.next(false); argv !== null; argv = decoder.next(false)) decoded.push(argv);
+  }
+  assert.deepEqual(decoded, requests);
+});

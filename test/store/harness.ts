@@ -146,6 +146,7 @@ export async function assertSameReplies(redis: RealRedis, script: string[][], ru
 
 /** A stand-in collection for keyspace tests (the real types live in src/store/types/). */
 export class FakeCollection implements CollectionValue {
+  accountedBytes = 0;
   constructor(
     readonly type: CollectionType,
     public bytes: number,

@@ -283,3 +283,22 @@ test('randomKey returns live keys only, and undefined on an empty keyspace', () 
   }
   assert.ok(seen.size > 30, `spread over many keys (${seen.size})`);
 });
+
+test('a collection keeps its memory figure when moved to another key or stored again', () => {
+  const db = new Keyspace();
+  const value = new FakeCollection('list', 100);
+  db.set('a', value, 0);
+  assert.equal(db.usedMemoryBytes(), 100 + KEY_OVERHEAD_BYTES + stringBytes('a'));
+  value.bytes = 150;
+  db.touched('a', value);
+  db.delete('a', 0); // RENAME: delete the source, store the value under the target
+  db.set('bb', value, 0);
+  assert.equal(db.usedMemoryBytes(), 150 + KEY_OVERHEAD_BYTES + stringBytes('bb'));
+  value.bytes = 90;
+  db.set('bb', value, 0); // the same object stored again over itself
+  assert.equal(db.usedMemoryBytes(), 90 + KEY_OVERHEAD_BYTES + stringBytes('bb'));
+  db.set('bb', 'xyz', 0); // replaced by a string
+  assert.equal(db.usedMemoryBytes(), stringBytes('xyz') + KEY_OVERHEAD_BYTES + stringBytes('bb'));
+  db.delete('bb', 0);
+  assert.equal(db.usedMemoryBytes(), 0);
+});

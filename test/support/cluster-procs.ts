@@ -22,6 +22,8 @@ export interface ClusterOptions {
   redisNodeTimeoutMs?: number;
   /** Redis only: keep an append-only file, so that a restarted node comes back with its data. */
   redisAppendOnly?: boolean;
+  /** slotraft only: more command-line flags for every node (e.g. ['--appendfsync', 'always']). */
+  extraArgs?: readonly string[];
   /** How long to wait for cluster_state:ok everywhere (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -222,7 +224,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<ProcCl
   }
   const initList = slots.map((s) => `${HOST}:${s.port}@${s.busPort}`).join(',');
   for (const s of slots) {
-    s.args = kind === 'redis' ? redisArgs(s.port, s.busPort, s.dir, options) : slotraftArgs(s.port, s.busPort, s.dir, secret, initList);
+    s.args = kind === 'redis'
+      ? redisArgs(s.port, s.busPort, s.dir, options)
+      : [...slotraftArgs(s.port, s.busPort, s.dir, secret, initList), ...(options.extraArgs ?? [])];
   }
 
   const start = (i: number) => {
