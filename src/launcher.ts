@@ -17,6 +17,8 @@ Starts N nodes (default 3) on ports P..P+N-1 (default 7000) as one cluster, data
 `;
 
 const READY_TIMEOUT_MS = 60_000;
+/** Each node's READONLY port (replica entries of CLUSTER SLOTS) is its client port + 20000. */
+const REPLICA_PORT_OFFSET = 20000;
 
 interface LauncherOptions {
   nodes: number;
@@ -86,7 +88,11 @@ export async function runCluster(args: readonly string[], slotraftBin: string): 
     const log = openSync(join(nodeDir, 'node.log'), 'a');
     const child = spawn(
       process.execPath,
-      [slotraftBin, 'server', '--port', String(port), '--dir', nodeDir, '--cluster-secret', secret, '--cluster-init', init, ...o.passThrough],
+      [
+        slotraftBin, 'server', '--port', String(port), '--dir', nodeDir, '--cluster-secret', secret, '--cluster-init', init,
+        ...(port + REPLICA_PORT_OFFSET <= 65535 ? ['--replica-port', String(port + REPLICA_PORT_OFFSET)] : []),
+        ...o.passThrough,
+      ],
       { stdio: ['ignore', log, log] },
     );
     child.on('exit', (code, signal) => {
@@ -119,6 +125,8 @@ export async function runCluster(args: readonly string[], slotraftBin: string): 
   }
   if (stopping) return;
   process.stdout.write(`cluster ready: ${o.nodes} nodes\n`);
-  for (const port of ports) process.stdout.write(`  127.0.0.1:${port}  (bus ${port + 10000}, admin ${port + 1000}, data ${join(dir, String(port))})\n`);
+  for (const port of ports) {
+    process.stdout.write(`  127.0.0.1:${port}  (bus ${port + 10000}, admin ${port + 1000}, replica reads ${port + REPLICA_PORT_OFFSET}, data ${join(dir, String(port))})\n`);
+  }
   process.stdout.write(`connect with: redis-cli -c -p ${ports[0]}\npress Ctrl-C to stop\n`);
 }

@@ -113,8 +113,9 @@ async function runServer(args: readonly string[]): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    const e = error as NodeJS.ErrnoException & { busPort?: number };
+    const e = error as NodeJS.ErrnoException & { busPort?: number; replicaPort?: number };
     if (e.busPort !== undefined) fail(listenError('cluster bus', host, e.busPort, e));
+    if (e.replicaPort !== undefined) fail(listenError('replica (READONLY)', host, e.replicaPort, e));
     if (e.code === undefined) fail(`Fatal error: ${e.message}`);
     fail(listenError('server TCP', host, config.number('port'), e));
   }

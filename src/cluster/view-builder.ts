@@ -33,6 +33,8 @@ export interface ShardStatus {
 /** Liveness and link data this node keeps about a peer (CLUSTER NODES fields). */
 export interface PeerStatus {
   readonly flags?: readonly NodeStateFlag[];
+  /** The node's READONLY port (CLUSTER SLOTS replica entries), when it offers one. */
+  readonly replicaPort?: number;
   readonly linkState?: 'connected' | 'disconnected';
   readonly pingSentMs?: number;
   readonly pongRecvMs?: number;

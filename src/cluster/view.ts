@@ -29,6 +29,12 @@ export interface ClusterNode {
   /** Unix ms of a pending ping (0 when none) and of the last pong received (CLUSTER NODES fields 5, 6). */
   readonly pingSentMs: number;
   readonly pongRecvMs: number;
+  /**
+   * A port whose connections start in READONLY mode, shown for this node's replica entries in CLUSTER
+   * SLOTS (0: none, the client port is shown). Clients such as ioredis send READONLY only to nodes that
+   * are never masters; a slotraft node leads some shards and follows others, so it offers both faces.
+   */
+  readonly replicaPort: number;
 }
 
 /** Node data as given to the view; omitted fields take their usual values. */
@@ -306,7 +312,7 @@ export class ClusterView {
         const entry: Reply[] = [slot, end, this.slotsNodeEntry(shard.leaderId)];
         for (const replica of shard.replicas) {
           const node = this.nodeById.get(replica.nodeId)!;
-          if (replica.caughtUp && !node.flags.includes('fail')) entry.push(this.slotsNodeEntry(replica.nodeId));
+          if (replica.caughtUp && !node.flags.includes('fail')) entry.push(this.slotsNodeEntry(replica.nodeId, true));
         }
         entries.push(entry);
       }
@@ -316,10 +322,11 @@ export class ClusterView {
   }
 
   /** `[ip, port, id, metadata]`; metadata carries the hostname when one is announced. */
-  private slotsNodeEntry(nodeId: string): Reply {
+  private slotsNodeEntry(nodeId: string, asReplica = false): Reply {
     const node = this.nodeById.get(nodeId)!;
     const metadata = node.hostname === '' ? [] : ['hostname', node.hostname];
-    return [node.ip, node.port, node.id, new MapReply(metadata)];
+    const port = asReplica && node.replicaPort > 0 ? node.replicaPort : node.port;
+    return [node.ip, port, node.id, new MapReply(metadata)];
   }
 
   private renderShards(): Reply {
@@ -396,6 +403,7 @@ function normalizeNode(input: ClusterNodeInput): ClusterNode {
     linkState: input.linkState ?? 'connected',
     pingSentMs: input.pingSentMs ?? 0,
     pongRecvMs: input.pongRecvMs ?? 0,
+    replicaPort: input.replicaPort ?? 0,
   };
 }
 

@@ -5,7 +5,7 @@
 export const enum RpcType {
   /** -> { id } : the 40-hex id of the node asked. */
   WhoAmI = 1,
-  /** { leads: [groupId, term][] } : the groups the sender leads now (the complete list). */
+  /** { leads: [groupId, term][], replicaPort } : the groups the sender leads now (the complete list). */
   Leaders = 2,
   /** { kind, channel, message } : deliver to this node's subscribers (latin1 strings). */
   Publish = 3,

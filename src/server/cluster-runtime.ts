@@ -94,6 +94,8 @@ export interface ClusterRuntimeOptions {
   readonly ip: string;
   readonly port: number;
   readonly busPort: number;
+  /** This node's READONLY port for CLUSTER SLOTS replica entries (0: none). */
+  readonly replicaPort: number;
   /** Where the bus listens. */
   readonly busHost: string;
   readonly secret: string;
@@ -170,6 +172,8 @@ export class ClusterRuntime implements ApplierPort {
   private turnsInFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private announceScheduled = false;
+  /** Peers' READONLY ports, as they announce them. */
+  private readonly replicaPorts = new Map<NodeId, number>();
   private lastLeaderChangeAt = performance.now();
   /** Snapshot streams being sent, by `to:group:index`. */
   private readonly outgoingStreams = new Set<string>();
@@ -999,7 +1003,7 @@ export class ClusterRuntime implements ApplierPort {
   private announceLeaders(): void {
     if (this.closed || this.multi === undefined) return;
     const leads = this.ledGroups().map((g) => [g, this.multi.basicStatus(g).hardState.term]);
-    const body = encodeRpc(RpcType.Leaders, { leads });
+    const body = encodeRpc(RpcType.Leaders, { leads, replicaPort: this.o.replicaPort });
     for (const n of this.meta.nodes) {
       if (n.raftId !== this.raftId && this.bus.isConnected(n.raftId)) this.bus.request(n.raftId, body).catch(() => {});
     }
@@ -1036,6 +1040,10 @@ export class ClusterRuntime implements ApplierPort {
         return encodeJson({ id: this.o.myId });
       case RpcType.Leaders:
         this.onLeaders(from, (p.leads as [GroupId, Term][]) ?? []);
+        if (Number.isInteger(p.replicaPort) && this.replicaPorts.get(from) !== p.replicaPort) {
+          this.replicaPorts.set(from, p.replicaPort as number);
+          this.viewDirty = true;
+        }
         return encodeJson({});
       case RpcType.Publish:
         this.o.onPublish(p.kind === 'shard' ? 'shard' : 'channel', String(p.channel), String(p.message));
@@ -1069,11 +1077,12 @@ export class ClusterRuntime implements ApplierPort {
         shards.set(s.groupId, { leader: up ? claim.leader : null });
       }
     }
-    const peers = new Map<string, PeerStatus>();
+    const peers = new Map<string, PeerStatus>([[this.o.myId, { replicaPort: this.o.replicaPort }]]);
     for (const n of this.meta.nodes) {
       if (n.raftId === this.raftId) continue;
       const up = this.bus.isConnected(n.raftId);
-      peers.set(n.id, { linkState: up ? 'connected' : 'disconnected', ...(up ? {} : { flags: ['fail?'] }) });
+      const replicaPort = this.replicaPorts.get(n.raftId) ?? 0;
+      peers.set(n.id, { linkState: up ? 'connected' : 'disconnected', replicaPort, ...(up ? {} : { flags: ['fail?'] }) });
     }
     if (this.meta.nodes.every((n) => n.id !== this.o.myId)) {
       // Not (yet) in the metadata: a view of this node alone, with no slots.

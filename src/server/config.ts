@@ -86,6 +86,7 @@ const DIRECTIVES: readonly Directive[] = [
   directive('cluster-init', text, '', false),
   directive('join', text, '', false),
   directive('raft-tick-ms', int(10, 1000), '50', false),
+  directive('replica-port', int(0, 65535), '0', false),
   directive('raft-snapshot-entries', int(1, INT_MAX), '50000', false),
   directive('raft-log-tail', int(0, INT_MAX), '5000', false),
   // Harmless: accepted for redis.conf compatibility and for clients that CONFIG GET them.

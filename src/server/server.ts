@@ -66,6 +66,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   private currentView: ClusterView;
   private readonly nodeId: string;
   private listener: Server | null = null;
+  /** Cluster mode: the READONLY listener (replica-port). */
+  private replicaListener: Server | null = null;
   private cronTimer: NodeJS.Timeout | null = null;
   private nextClientId = 1;
   private shutdownHandler: () => void = () => {};
@@ -122,6 +124,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     });
     listener.on('error', (error) => this.logger.warning('listener error', { error: error.message }));
     this.listener = listener;
+    const replicaPort = this.config.number('replica-port');
+    if (this.runtime !== null && replicaPort > 0) this.replicaListener = await this.listen(host, replicaPort, true);
     const address = listener.address();
     this.process.tcpPort = typeof address === 'object' && address !== null ? address.port : port;
     this.currentView = this.buildView(this.process.tcpPort);
@@ -141,6 +145,8 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     this.cronTimer = null;
     const listener = this.listener;
     this.listener = null;
+    this.replicaListener?.close();
+    this.replicaListener = null;
     const closed = listener === null ? Promise.resolve() : new Promise<void>((r) => listener.close(() => r()));
     for (const connection of this.connections) connection.shutdown();
     // Give clients a moment to read their last replies, then drop whoever is left.
@@ -277,7 +283,17 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
 
   // ---------------------------------------------------------------- internals
 
-  private accept(socket: Socket): void {
+  /** A second listener whose connections start in READONLY mode (what replicas' CLUSTER SLOTS entries name). */
+  private listen(host: string, port: number, readonly: boolean): Promise<Server> {
+    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket, readonly));
+    listener.maxConnections = Number.MAX_SAFE_INTEGER;
+    return new Promise((resolve, reject) => {
+      listener.once('error', (error) => reject(Object.assign(error, { replicaPort: port })));
+      listener.listen({ port, host, backlog: this.config.number('tcp-backlog') }, () => resolve(listener));
+    });
+  }
+
+  private accept(socket: Socket, readonly = false): void {
     this.stats.totalConnectionsReceived++;
     if (this.connections.size >= this.settings.maxclients) {
       this.stats.rejectedConnections++;
@@ -285,7 +301,9 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       socket.end(`-${errors.MAX_CLIENTS}\r\n`);
       return;
     }
-    this.connections.add(new Connection(this.nextClientId++, socket, this));
+    const connection = new Connection(this.nextClientId++, socket, this);
+    if (readonly) connection.session.readonlyMode = true;
+    this.connections.add(connection);
   }
 
   private buildView(port: number): ClusterView {
@@ -366,6 +384,7 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
       ip,
       port,
       busPort,
+      replicaPort: c.number('replica-port'),
       busHost: c.string('bind').split(' ')[0] || '127.0.0.1',
       secret,
       init: init === '' ? [] : parseInitList(init),

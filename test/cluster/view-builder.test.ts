@@ -161,3 +161,25 @@ test('initial layout -> CreateShards -> view: five nodes each lead three or four
     assert.match(view.clusterInfo(), /cluster_size:5\r\n/);
   }
 });
+
+test("a node's READONLY port is named in CLUSTER SLOTS replica entries only", () => {
+  const meta = threeNodeMeta();
+  const shards = new Map<GroupId, ShardStatus>([
+    [1, { leader: 1 }],
+    [2, { leader: 2 }],
+    [3, { leader: 3 }],
+  ]);
+  const peers = new Map([[hex('b'), { replicaPort: 27002 }]]);
+  const view = buildClusterView({ meta, myId: hex('a'), shards, peers });
+  const slots = view.clusterSlots() as unknown as [number, number, ...[string, number, string][]][];
+  const b = meta.nodes.find((n) => n.id === hex('b'))!;
+  // Shard 1 (voters 1, 2) is led by a: b appears as a replica, under its READONLY port.
+  const shard1 = slots.find(([start]) => start === 0)!;
+  const entries = shard1.slice(2) as [string, number, string][];
+  assert.deepEqual(entries.map((e) => [e[1], e[2]]), [[meta.nodes[0]!.port, hex('a')], [27002, hex('b')]]);
+  // Shard 2 is led by b: its master entry keeps the client port, as do CLUSTER NODES and SHARDS.
+  const shard2 = slots.find(([, , leader]) => leader[2] === hex('b'))!;
+  assert.equal(shard2[2][1], b.port);
+  assert.match(view.clusterNodes(), new RegExp(`${hex('b')} ${b.ip}:${b.port}@`));
+  assert.doesNotMatch(JSON.stringify(encodeReply(view.clusterShards(), 2)), /27002/);
+});

@@ -32,6 +32,8 @@ export interface ClusterNode {
   readonly index: number;
   readonly port: number;
   readonly busPort: number;
+  /** slotraft: the READONLY port CLUSTER SLOTS names in replica entries; Redis: 0. */
+  readonly replicaPort: number;
   readonly dir: string;
   /** The process's pid while it runs, else null. */
   readonly pid: number | null;
@@ -184,6 +186,8 @@ interface NodeSlot {
   index: number;
   port: number;
   busPort: number;
+  /** slotraft: the READONLY port CLUSTER SLOTS names in replica entries; Redis: 0. */
+  replicaPort: number;
   dir: string;
   logPath: string;
   args: string[];
@@ -213,20 +217,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<ProcCl
   const kind = options.kind ?? clusterKind();
   const count = kind === 'redis' ? 6 : options.nodes ?? 3;
   const root = mkdtempSync(join(tmpdir(), `slotraft-cluster-${kind}-`));
-  const ports = await freePorts(count * 2);
+  const ports = await freePorts(count * 3);
   const secret = randomBytes(12).toString('hex');
   const slots: NodeSlot[] = [];
   for (let i = 0; i < count; i++) {
     const dir = join(root, `n${i + 1}`);
     mkdirSync(dir, { recursive: true });
-    slots.push({ index: i, port: ports[i]!, busPort: ports[count + i]!, dir, logPath: join(dir, 'out.log'), args: [],
+    slots.push({ index: i, port: ports[i]!, busPort: ports[count + i]!, replicaPort: kind === 'redis' ? 0 : ports[2 * count + i]!, dir, logPath: join(dir, 'out.log'), args: [],
       command: kind === 'redis' ? 'redis-server' : process.execPath, spawned: null });
   }
   const initList = slots.map((s) => `${HOST}:${s.port}@${s.busPort}`).join(',');
   for (const s of slots) {
     s.args = kind === 'redis'
       ? redisArgs(s.port, s.busPort, s.dir, options)
-      : [...slotraftArgs(s.port, s.busPort, s.dir, secret, initList), ...(options.extraArgs ?? [])];
+      : [
+        ...slotraftArgs(s.port, s.busPort, s.dir, secret, initList),
+        // Each node's READONLY port, which CLUSTER SLOTS names for its replica entries (ioredis scaleReads).
+        '--replica-port', String(s.replicaPort),
+        ...(options.extraArgs ?? []),
+      ];
   }
 
   const start = (i: number) => {
@@ -289,7 +298,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<ProcCl
     secret,
     initList,
     nodes: slots.map((s) => ({
-      index: s.index, port: s.port, busPort: s.busPort, dir: s.dir,
+      index: s.index, port: s.port, busPort: s.busPort, replicaPort: s.replicaPort, dir: s.dir,
       get pid() { return isRunning(s.spawned?.child ?? null) ? s.spawned!.child.pid ?? null : null; },
       get running() { return isRunning(s.spawned?.child ?? null); },
     })),
