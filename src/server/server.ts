@@ -34,6 +34,9 @@ const EXPIRE_CALLS_PER_TICK_MAX = 1000;
 /** Eviction: keys per round, and rounds per reclaim (bounded work before a command). */
 const EVICT_KEYS_PER_ROUND = 16;
 const EVICT_ROUNDS_MAX = 64;
+/** A client blocked on a shard that lost its leader waits this long, a few times, for the new leader. */
+const BLOCKED_REDIRECT_WAIT_MS = 250;
+const BLOCKED_REDIRECT_WAITS = 8;
 /** Default cluster bus port offset, as Redis. */
 const BUS_PORT_OFFSET = 10000;
 
@@ -408,8 +411,15 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
   }
 
   /** Clients blocked on a shard this node no longer leads get the redirect Redis would give them. */
-  private redirectBlocked(engine: RaftEngine): void {
-    const leader = this.runtime?.multi.basicStatus(engine.groupId).softState.lead ?? 0;
+  private redirectBlocked(engine: RaftEngine, waits = 0): void {
+    const status = this.runtime?.multi.basicStatus(engine.groupId).softState;
+    if (status === undefined || status.role === 'leader') return; // led here again: they keep waiting
+    const leader = status.lead;
+    if (leader === 0 && waits < BLOCKED_REDIRECT_WAITS) {
+      // Between two leaders (a transfer or an election): wait for the new one, to send MOVED to it.
+      void this.runtime!.viewChanged(BLOCKED_REDIRECT_WAIT_MS).then(() => this.redirectBlocked(engine, waits + 1));
+      return;
+    }
     this.dispatcher.blocking.redirect(engine, (keys) =>
       this.notLeaderReply(new NotLeaderError(engine.groupId, leader), keys.length > 0 ? keySlot(keys[0]!) : null),
     );
