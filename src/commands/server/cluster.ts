@@ -107,6 +107,7 @@ const CLUSTER_HELP = [
 
 const stale: CommandFlag[] = ['stale'];
 const adminStale: CommandFlag[] = ['admin', 'stale'];
+const adminStaleNoAsync: CommandFlag[] = ['admin', 'stale', 'no_async_loading'];
 const adminCats = ['admin', 'slow', 'dangerous'];
 const NONDETERMINISTIC = ['nondeterministic_output'];
 const sub = (name: string, arity: number, flags: CommandFlag[], cats: string[], summary: string, since: string, run: ServerHandler, tips?: string[]) => ({
@@ -125,9 +126,9 @@ const clusterSubcommands = [
   sub('keyslot', 3, stale, ['slow'], 'Returns the hash slot of the specified key', '3.0.0', (_ctx, argv) => keySlot(argv[2]!)),
   sub('countkeysinslot', 3, stale, ['slow'], 'Return the number of local keys in the specified hash slot', '3.0.0', countKeysInSlot),
   sub('getkeysinslot', 4, stale, ['slow'], 'Return local key names in the specified hash slot', '3.0.0', getKeysInSlot, NONDETERMINISTIC),
-  sub('forget', 3, adminStale, adminCats, 'Remove a node from the nodes table.', '3.0.0', (ctx, argv) =>
+  sub('forget', 3, adminStaleNoAsync, adminCats, 'Remove a node from the nodes table', '3.0.0', (ctx, argv) =>
     ctx.server.forget?.(argv[2]!) ?? new ErrorReply(`ERR Unknown node ${argv[2]}`)),
-  sub('failover', -2, adminStale, adminCats, 'Forces a replica to perform a manual failover of its master.', '3.0.0', failover),
+  sub('failover', -2, adminStaleNoAsync, adminCats, 'Forces a replica to perform a manual failover of its master.', '3.0.0', failover),
   sub('links', 2, stale, ['slow'], 'Returns a list of all TCP links to and from peer nodes in cluster', '7.0.0', () => [], NONDETERMINISTIC),
   sub('replicas', 3, adminStale, adminCats, 'List replica nodes of the specified master node', '5.0.0', replicas, NONDETERMINISTIC),
   sub('slaves', 3, adminStale, adminCats, 'List replica nodes of the specified master node', '3.0.0', replicas, NONDETERMINISTIC),
