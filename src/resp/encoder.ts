@@ -33,7 +33,8 @@ const PART_CHARS_MIN = 64 * 1024;
 const BUFFER_BYTES = 16 * 1024;
 /** Strings up to this length are copied in JS; crossing into Node's latin1Write costs more for them. */
 const JS_COPY_CHARS_MAX = 32;
-/** Buffers given back by writers whose socket wrote them at once, for the next writer (bounded). */
+/** Buffers given back by writers whose socket wrote them at once, for any writer's next replies
+ * (bounded; usually one or two are in use at a time, as connections flush at the end of their job). */
 const FREE_BUFFERS_MAX = 16;
 const freeBuffers: Buffer[] = [];
 
@@ -139,20 +140,18 @@ export class ReplyWriter {
       buffer[p++] = 45; // '-'
       value = -value;
     }
-    // Digits from the last one (at most 16 for a safe integer); int32 arithmetic while it fits.
-    let digits = 1;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    for (let k = p + digits - 1; k >= p; k--) {
-      if (value <= 0x7fffffff) {
+    if (value > 0x7fffffff) {
+      p = copyString(buffer, p, String(value)); // rare: V8 formats it
+    } else {
+      // int32 arithmetic, digits from the last one.
+      const digits = decimalDigits(value);
+      for (let k = p + digits - 1; k >= p; k--) {
         const quotient = (value / 10) | 0;
         buffer[k] = 48 + value - quotient * 10;
         value = quotient;
-      } else {
-        buffer[k] = 48 + (value % 10);
-        value = Math.floor(value / 10);
       }
+      p += digits;
     }
-    p += digits;
     buffer[p] = 13;
     buffer[p + 1] = 10;
     this.position = p + 2;
@@ -170,17 +169,21 @@ export class ReplyWriter {
   /**
    * Takes what was written: the parts to write, in order (usually one), or null if nothing. They stay
    * valid until the writer's next take(); call recycle() once the socket no longer needs them.
+   * `copy`: the parts will wait in a queue (the socket is backlogged), so the last, partly filled
+   * buffer is copied to its exact size rather than lent: a few queued bytes must not hold 16 KiB.
    */
-  take(): Buffer[] | null {
+  take(copy = false): Buffer[] | null {
     this.lent = null;
     let parts = this.parts;
     const buffer = this.buffer;
     if (buffer !== null && this.position > 0) {
-      const written = buffer.subarray(0, this.position);
+      const written = copy ? Buffer.from(buffer.subarray(0, this.position)) : buffer.subarray(0, this.position);
       if (parts === null) parts = [written];
       else parts.push(written);
-      this.lent = buffer;
-      this.buffer = null;
+      if (!copy) {
+        this.lent = buffer;
+        this.buffer = null;
+      }
     }
     this.position = 0;
     this.parts = null;
@@ -188,13 +191,15 @@ export class ReplyWriter {
     return parts;
   }
 
-  /** The parts of the last take() were written out (not queued): their buffer may be written again. */
+  /**
+   * The parts of the last take() were written out (not queued): their buffer may be written again.
+   * It goes back to the shared free list rather than staying with this writer, so that idle
+   * connections hold no buffer.
+   */
   recycle(): void {
     const lent = this.lent;
     this.lent = null;
-    if (lent === null) return;
-    if (this.buffer === null) this.buffer = lent;
-    else if (freeBuffers.length < FREE_BUFFERS_MAX) freeBuffers.push(lent);
+    if (lent !== null && freeBuffers.length < FREE_BUFFERS_MAX) freeBuffers.push(lent);
   }
 
   /** The buffer, with at least `bytes` free after `position` (a full one becomes a part). */
@@ -227,6 +232,13 @@ export class ReplyWriter {
     (this.parts ??= []).push(part);
     this.partsLength += part.length;
   }
+}
+
+/** Number of decimal digits of 0 <= value <= 2^31 - 1. */
+function decimalDigits(value: number): number {
+  let digits = 1;
+  for (let bound = 10; value >= bound && digits < 10; bound *= 10) digits++;
+  return digits;
 }
 
 /** Copies the latin1 string `s` into buffer[p..]; returns the position after it. */

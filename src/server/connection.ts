@@ -278,9 +278,10 @@ export class Connection implements Session, DispatchClient, Subscriber {
 
   private flush(): void {
     if (this.closed) return;
-    const parts = this.writer.take();
+    const socket = this.socket;
+    // Behind unsent output, these parts will be queued: copied to their size (see take()).
+    const parts = this.writer.take(socket.writableLength > 0);
     if (parts !== null) {
-      const socket = this.socket;
       let bytes = 0;
       if (parts.length === 1) {
         socket.write(parts[0]!);

@@ -149,6 +149,7 @@ test('integer replies and aggregate headers: digits of every magnitude and sign'
     }
   }
   assert.equal(encodeReply(-(2 ** 53 - 1), 2), `:${-(2 ** 53 - 1)}\r\n`);
+  for (const n of [2 ** 31 - 1, 2 ** 31, 2 ** 32, -(2 ** 31), -(2 ** 31) - 1]) assert.equal(encodeReply(n, 2), `:${n}\r\n`);
   assert.equal(encodeReply(2 ** 60, 2), `:${2 ** 60}\r\n`); // beyond 2^53: formatted by V8, as before
   const items = Array.from({ length: 12_345 }, (_, i) => i);
   assert.ok(encodeReply(items, 2).startsWith('*12345\r\n:0\r\n:1\r\n'));
@@ -173,4 +174,15 @@ test('taken parts stay intact until recycle(); a recycled buffer is written agai
   assert.equal(fourth[0]!.buffer, third[0]!.buffer, 'the recycled buffer is reused');
   assert.equal(Buffer.concat(fourth).toString('latin1'), ':2\r\n');
   assert.equal(writer.take(), null);
+});
+
+test('take(copy) gives exact-size copies for a backlogged socket and keeps the buffer', () => {
+  const writer = new ReplyWriter();
+  writer.reply(5, 2);
+  const copied = writer.take(true)!;
+  assert.equal(copied.length, 1);
+  assert.equal(copied[0]!.length, 4);
+  writer.reply(6, 2); // written into the kept buffer: the copy is unaffected
+  assert.equal(Buffer.concat(copied).toString('latin1'), ':5\r\n');
+  assert.equal(Buffer.concat(writer.take()!).toString('latin1'), ':6\r\n');
 });
