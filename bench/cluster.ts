@@ -3,20 +3,24 @@
 // `-P 16`), alternating the two clusters run by run; medians of the runs, ratios slotraft/Redis, p50/p99.
 // Then the failover time of slotraft: SIGKILL the node leading a key's slot and time the first SET of
 // that key that succeeds, through a client that follows MOVED and retries every ~10 ms.
+// The clusters are started by test/support/cluster-procs.ts (the end-to-end tests' harness), then pinned.
 // Writes its own section of docs/benchmarks.md (between the cluster-bench markers) and keeps the rest.
 //
-//   npx tsc -p . && node dist/bench/cluster.js              full run: 5 runs, 20 failovers, writes the docs
-//   node dist/bench/cluster.js --quick                      1 run, 5 failovers, shorter runs, stdout only
-//   options: --runs N, --failovers N, --write (with --quick), --out PATH, --failover-redis (also time
-//   Redis Cluster's failover, with cluster-node-timeout REDIS_NODE_TIMEOUT_MS), --no-failover, --no-throughput
+//   npx tsc -p . && node dist/bench/cluster.js        full run: 5 rounds, 20 failovers, writes the docs
+//   node dist/bench/cluster.js --quick                1 round, 5 failovers, shorter runs, stdout only
+//   options: --runs N, --failovers N, --write (with --quick), --out PATH (- for stdout only),
+//   --failover-redis (also time Redis Cluster's failover, with cluster-node-timeout REDIS_NODE_TIMEOUT_MS),
+//   --no-failover, --no-throughput, --no-pin (no taskset), --candidate redis (a second Redis Cluster in
+//   place of slotraft, to check the method: ratios should be ~1)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HOST, ROOT, freePort, runTool, sendCommand, stripAnsi } from '../compat/harness.js';
+import { HOST, ROOT, runTool, sendCommand, type ToolResult } from '../compat/harness.js';
 import { keySlot } from '../src/cluster/slot.js';
+import { startCluster, type ClusterOptions, type ProcCluster } from '../test/support/cluster-procs.js';
 
 type Kind = 'redis' | 'slotraft';
 /** The two clusters compared: Redis Cluster (the baseline) and the candidate (slotraft, or Redis again). */
@@ -77,263 +81,217 @@ let pinned = cpus().length >= 2;
 const pin = (cpu: string, command: string, args: string[]): [string, string[]] =>
   pinned ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
 
+/** The client tools started here. */
 const liveChildren = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
+/** The clusters running; test/support/cluster-procs also kills their processes when this process exits. */
+const liveClusters = new Set<Cluster>();
 
 function killEverything(): void {
   for (const child of liveChildren) child.kill('SIGKILL');
   liveChildren.clear();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
+  for (const cluster of liveClusters) cluster.killNow();
+  liveClusters.clear();
 }
 process.once('exit', killEverything);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stderr.write(`\n${signal}: stopping every process started\n`);
     killEverything();
-    process.exit(130);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
 
-function makeTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-
-function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
-}
-
-const OUTPUT_TAIL_MAX = 20_000;
-
-/** One server process of a cluster; it can be killed and started again with the same command line. */
-class ClusterNode {
-  private child: ChildProcess | undefined;
-  /** The last lines the process wrote (stdout and stderr), for error messages. */
-  private output = '';
-
-  constructor(
-    readonly label: string,
-    readonly port: number,
-    readonly busPort: number,
-    private readonly command: string,
-    private readonly args: string[],
-  ) {}
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number {
-    return this.child?.pid ?? 0;
-  }
-
-  get outputTail(): string {
-    return this.output.slice(-4_000);
-  }
-
-  start(): void {
-    if (this.running) throw new Error(`${this.label} is already running`);
-    // taskset execs the server, so the child's pid is the server's.
-    const [command, args] = pin(SERVER_CPU, this.command, this.args);
+/** Runs a client tool (redis-benchmark, taskset) with a time limit, registered to be killed with the rest. */
+function runClient(command: string, args: string[], timeoutMs: number): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-      if (this.output.length > OUTPUT_TAIL_MAX) this.output = this.output.slice(-OUTPUT_TAIL_MAX / 2);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
     liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
-    this.child = child;
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    if (this.running) this.child!.kill(signal);
-  }
-
-  async waitExit(timeoutMs: number): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(killer);
-  }
-
-  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
-  async stop(): Promise<void> {
-    this.kill('SIGTERM');
-    await this.waitExit(5_000);
-  }
-
-  /** Server CPU time (user + system, all threads) in seconds, from /proc/<pid>/stat. */
-  cpuSeconds(): number {
-    if (!this.running) return 0;
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14 and 15 of stat (utime, stime); the slice starts at field 3. 100 ticks/s on Linux.
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  }
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      liveChildren.delete(child);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      liveChildren.delete(child);
+      resolve({ code, stdout: Buffer.concat(stdout).toString('latin1'), stderr: Buffer.concat(stderr).toString('latin1') });
+    });
+  });
 }
 
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let tries = 0; ports.size < count && tries < count * 20; tries++) ports.add(await freePort());
-  if (ports.size < count) throw new Error('could not find enough free ports');
-  return [...ports];
-}
-
-async function clusterInfo(port: number): Promise<string> {
-  const info = await sendCommand(port, ['CLUSTER', 'INFO'], 1_000).catch((err: Error) => err.message);
-  return typeof info === 'string' ? info : String(info);
-}
-
-const READY_TIMEOUT_MS = 60_000;
-const POLL_MS = 50;
-
-/** A cluster of server processes on 127.0.0.1. */
-class Cluster {
-  constructor(
-    readonly kind: Kind,
-    readonly label: string,
-    readonly nodes: ClusterNode[],
-    private readonly dir: string,
-    /** The command lines, with ports and dirs, for the report. */
-    readonly commandLines: string[],
-    /** How many nodes CLUSTER INFO must count (cluster_known_nodes). */
-    private readonly knownNodes: number,
-  ) {}
-
-  /** Resolves once every running node says cluster_state:ok and knows every node. */
-  async waitReady(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    for (const node of this.nodes) {
-      for (;;) {
-        if (!node.running) throw new Error(`${node.label} exited:\n${node.outputTail}`);
-        const info = await clusterInfo(node.port);
-        if (info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${this.knownNodes}`)) break;
-        if (performance.now() > deadline) {
-          throw new Error(`${node.label} not ready within ${timeoutMs} ms (CLUSTER INFO: ${info.slice(0, 300)}):\n${node.outputTail}`);
-        }
-        await sleep(POLL_MS);
-      }
-    }
-  }
-
-  cpuSeconds(): number {
-    return this.nodes.reduce((sum, node) => sum + node.cpuSeconds(), 0);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.stop()));
-    removeTempDir(this.dir);
+/** Server CPU time (user + system, all threads) of a process in seconds, from /proc/<pid>/stat; 0 if gone. */
+function cpuSeconds(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime); the slice starts at field 3. 100 ticks/s on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 
 /**
- * Redis's failover waits for cluster-node-timeout (default 15000 ms) before a replica takes over; a
- * shorter one keeps the optional Redis failover timing short. It does not touch the throughput runs.
+ * A redis-server's settings that matter here, read back with CONFIG GET, as a command line (Redis
+ * rewrites its own /proc cmdline). The harness also sets bind, dir, cluster-config-file and
+ * cluster-announce-ip, and a redis-cli --cluster create with --cluster-replicas 1 joins the nodes.
  */
-const REDIS_NODE_TIMEOUT_MS = 2_000;
+async function redisSettings(port: number): Promise<string> {
+  const names = ['port', 'cluster-port', 'cluster-enabled', 'cluster-node-timeout', 'save', 'appendonly'];
+  const reply = (await sendCommand(port, ['CONFIG', 'GET', ...names], 2_000)) as string[];
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < reply.length; i += 2) values.set(reply[i]!, reply[i + 1]!);
+  return `redis-server ${names.map((name) => `--${name} ${shellQuote(values.get(name) ?? '?')}`).join(' ')} ...`;
+}
 
-async function startRedisCluster(label: string): Promise<Cluster> {
-  const dir = makeTempDir('slotraft-cbench-redis-');
-  const ports = await distinctFreePorts(12);
-  const nodes: ClusterNode[] = [];
-  const commandLines: string[] = [];
-  for (let i = 0; i < 6; i++) {
-    const port = ports[i]!;
-    const busPort = ports[6 + i]!;
-    const nodeDir = join(dir, `n${i + 1}`);
-    mkdirSync(nodeDir);
-    const args = [
-      '--port', String(port), '--bind', HOST, '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
-      '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-announce-ip', HOST,
-      '--cluster-node-timeout', String(REDIS_NODE_TIMEOUT_MS), '--save', '', '--appendonly', 'no', '--dir', nodeDir,
-    ];
-    nodes.push(new ClusterNode(`redis node ${i + 1} (:${port})`, port, busPort, 'redis-server', args));
-    commandLines.push(`redis-server ${args.map(shellQuote).join(' ')}`.replaceAll(dir, 'DIR'));
-  }
-  const cluster = new Cluster('redis', label, nodes, dir, commandLines, 6);
+/** A process's exact command line, from /proc/<pid>/cmdline, for the report. */
+function commandLine(pid: number | null): string {
+  if (pid === null) return '?';
   try {
-    for (const node of nodes) node.start();
-    for (const node of nodes) await waitAnswers(node);
-    const createArgs = ['--cluster', 'create', ...nodes.map((node) => `${HOST}:${node.port}`), '--cluster-replicas', '1', '--cluster-yes'];
-    commandLines.push(`redis-cli ${createArgs.join(' ')}`);
-    const created = await runTool('redis-cli', createArgs, { timeoutMs: 60_000 });
-    if (created.code !== 0 || !created.stdout.includes('All 16384 slots covered')) {
-      throw new Error(`redis-cli --cluster create failed:\n${stripAnsi(created.stdout + created.stderr)}`);
-    }
-    await cluster.waitReady();
-    await waitReplicasInSync(nodes);
-  } catch (err) {
-    await cluster.stop();
-    throw err;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((arg, i, all) => arg !== '' || i < all.length - 1);
+    return argv.map(shellQuote).join(' ');
+  } catch {
+    return '?';
   }
-  return cluster;
-}
-
-async function waitAnswers(node: ClusterNode): Promise<void> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (!node.running) throw new Error(`${node.label} exited during start-up:\n${node.outputTail}`);
-    if ((await sendCommand(node.port, ['PING'], 1_000).catch(() => null)) === 'PONG') return;
-    if (performance.now() > deadline) throw new Error(`${node.label} does not answer PING:\n${node.outputTail}`);
-    await sleep(POLL_MS);
-  }
-}
-
-/** Redis replicas do a full sync after `--cluster create`; wait for every link to be up. */
-async function waitReplicasInSync(nodes: ClusterNode[]): Promise<void> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  for (const node of nodes) {
-    for (;;) {
-      const info = String(await sendCommand(node.port, ['INFO', 'replication'], 1_000).catch((err: Error) => err.message));
-      if (info.includes('role:master') || info.includes('master_link_status:up')) break;
-      if (performance.now() > deadline) throw new Error(`${node.label}: replica not in sync: ${info}`);
-      await sleep(POLL_MS);
-    }
-  }
-}
-
-async function startSlotraftCluster(): Promise<Cluster> {
-  const dir = makeTempDir('slotraft-cbench-slotraft-');
-  const ports = await distinctFreePorts(6);
-  const secret = `bench-${process.pid}`;
-  const members = [0, 1, 2].map((i) => ({ port: ports[i]!, busPort: ports[3 + i]! }));
-  const init = members.map((m) => `${HOST}:${m.port}@${m.busPort}`).join(',');
-  const nodes: ClusterNode[] = [];
-  const commandLines: string[] = [];
-  members.forEach((member, i) => {
-    const args = [
-      join(ROOT, 'bin', 'slotraft.js'), 'server', '--port', String(member.port), '--cluster-port', String(member.busPort),
-      '--dir', join(dir, `n${i + 1}`), '--admin-port', '0', '--cluster-secret', secret, '--cluster-init', init,
-    ];
-    nodes.push(new ClusterNode(`slotraft node ${i + 1} (:${member.port})`, member.port, member.busPort, process.execPath, args));
-    const shown = args.slice(0, -1).map((arg) => shellQuote(arg.replace(ROOT + '/', '').replace(dir, 'DIR')));
-    commandLines.push(`node ${shown.join(' ')} "${init}"`);
-  });
-  const cluster = new Cluster('slotraft', 'slotraft', nodes, dir, commandLines, 3);
-  try {
-    for (const node of nodes) node.start();
-    await cluster.waitReady();
-  } catch (err) {
-    await cluster.stop();
-    throw err;
-  }
-  return cluster;
 }
 
 function shellQuote(arg: string): string {
   return arg === '' ? "''" : /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+const STABLE_MS = 2_000;
+const STABLE_POLL_MS = 200;
+const STABLE_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
+const POLL_MS = 50;
+
+/**
+ * One of the two clusters: processes started by test/support/cluster-procs (the harness of the
+ * end-to-end tests), each pinned to SERVER_CPU once started.
+ */
+class Cluster {
+  /** How the servers were started, with this run's ports, for the report. */
+  commandLines: string[] = [];
+
+  private constructor(readonly label: string, readonly procs: ProcCluster, private readonly root: string) {}
+
+  static async start(label: string, options: ClusterOptions): Promise<Cluster> {
+    const procs = await startCluster({ ...options, readyTimeoutMs: READY_TIMEOUT_MS });
+    const cluster = new Cluster(label, procs, dirname(procs.nodes[0]!.dir));
+    liveClusters.add(cluster);
+    try {
+      for (let i = 0; i < procs.nodes.length; i++) await cluster.pin(i);
+      cluster.commandLines = procs.kind === 'redis'
+        ? await Promise.all(procs.nodes.map((node) => redisSettings(node.port)))
+        : procs.nodes.map((node) => commandLine(node.pid).replaceAll(cluster.root, 'DIR').replace(ROOT + '/', '').replace(/^\S*node /, 'node '));
+      if (procs.kind === 'redis') await cluster.waitReplicasInSync();
+      await cluster.waitStable();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get kind(): Kind {
+    return this.procs.kind;
+  }
+
+  get ports(): number[] {
+    return this.procs.nodes.map((node) => node.port);
+  }
+
+  nodeLabel(i: number): string {
+    return `${this.procs.kind} node ${i + 1} (:${this.procs.nodes[i]!.port})`;
+  }
+
+  /** Pins every thread of node i to SERVER_CPU; threads it starts later inherit that. */
+  private async pin(i: number): Promise<void> {
+    const pid = this.procs.nodes[i]!.pid;
+    if (!pinned || pid === null) return;
+    const result = await runClient('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], 10_000);
+    if (result.code !== 0) throw new Error(`taskset on ${this.nodeLabel(i)} failed: ${result.stderr}`);
+  }
+
+  /** Starts node i again with the same command line and dir, and waits until every node says ok. */
+  async restart(i: number): Promise<void> {
+    this.procs.restart(i);
+    await this.pin(i);
+    await this.procs.waitClusterOk();
+  }
+
+  /** Redis replicas do a full sync after `--cluster create` or a restart; waits for every link to be up. */
+  async waitReplicasInSync(): Promise<void> {
+    const deadline = performance.now() + READY_TIMEOUT_MS;
+    for (const node of this.procs.nodes) {
+      for (;;) {
+        const info = String(await sendCommand(node.port, ['INFO', 'replication'], 1_000).catch((err: Error) => err.message));
+        if (info.includes('role:master') || info.includes('master_link_status:up')) break;
+        if (performance.now() > deadline) throw new Error(`redis on port ${node.port}: replica not in sync: ${info}`);
+        await sleep(POLL_MS);
+      }
+    }
+  }
+
+  /**
+   * Resolves once CLUSTER SLOTS has not changed for STABLE_MS (at most STABLE_TIMEOUT_MS): slotraft
+   * balances its shard leaders after it says cluster_state:ok, and again when a restarted node is back,
+   * which would move slots under a run or under the next failover round.
+   */
+  async waitStable(): Promise<void> {
+    const deadline = performance.now() + STABLE_TIMEOUT_MS;
+    let last = '';
+    let since = performance.now();
+    while (performance.now() < deadline) {
+      const live = this.procs.nodes.find((node) => node.running);
+      const slots = live ? JSON.stringify(await sendCommand(live.port, ['CLUSTER', 'SLOTS'], 1_000).catch(() => null)) : '';
+      if (slots !== last) {
+        last = slots;
+        since = performance.now();
+      } else if (performance.now() - since >= STABLE_MS) {
+        return;
+      }
+      await sleep(STABLE_POLL_MS);
+    }
+    progress(`${this.label}: CLUSTER SLOTS still changing after ${STABLE_TIMEOUT_MS} ms; going on`);
+  }
+
+  /** CPU seconds used so far by all the cluster's processes. */
+  cpuSeconds(): number {
+    return this.procs.nodes.reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
+  }
+
+  async stop(): Promise<void> {
+    liveClusters.delete(this);
+    await this.procs.stop();
+  }
+
+  /** On Ctrl-C or exit: SIGKILL every node at once and remove the dirs, synchronously. */
+  killNow(): void {
+    for (const node of this.procs.nodes) {
+      try {
+        if (node.pid !== null) process.kill(node.pid, 'SIGKILL');
+      } catch {
+        // It has just exited.
+      }
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Redis's failover waits for cluster-node-timeout (default 15000 ms) before a replica takes over; with
+ * --failover-redis the baseline gets this shorter one, to keep its failover timing short. Otherwise
+ * Redis keeps its default.
+ */
+const REDIS_NODE_TIMEOUT_MS = 2_000;
+const REDIS_DEFAULT_NODE_TIMEOUT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
 // Throughput and latency
@@ -341,11 +299,13 @@ function shellQuote(arg: string): string {
 interface Workload {
   name: string;
   pipeline: number;
+  /** Requests of the warm-up run that sizes the measured runs (halved by --quick). */
+  warmupRequests: number;
 }
 
 const WORKLOADS: Workload[] = [
-  { name: '`-c 50 -P 1`', pipeline: 1 },
-  { name: '`-c 50 -P 16`', pipeline: 16 },
+  { name: '`-c 50 -P 1`', pipeline: 1, warmupRequests: 20_000 },
+  { name: '`-c 50 -P 16`', pipeline: 16, warmupRequests: 200_000 },
 ];
 const TESTS = ['set', 'get'] as const;
 type Test = (typeof TESTS)[number];
@@ -355,7 +315,6 @@ const TARGETS: Record<Test, number> = { set: 0.4, get: 0.6 };
 
 /** Each measured run is sized to last about this long, from a warm-up run of the same workload. */
 const RUN_SECONDS = { full: 7, quick: 3 };
-const WARMUP_REQUESTS = { 1: 50_000, 16: 400_000 } as Record<number, number>;
 const REQUESTS_MIN = 20_000;
 const REQUESTS_MAX = 20_000_000;
 
@@ -367,7 +326,7 @@ interface Sample {
 }
 
 function benchmarkArgs(cluster: Cluster, pipeline: number, requests: number, test: Test): string[] {
-  return ['-h', HOST, '-p', String(cluster.nodes[0]!.port), '--cluster', '-c', String(CLIENTS), '-P', String(pipeline),
+  return ['-h', HOST, '-p', String(cluster.ports[0]), '--cluster', '-c', String(CLIENTS), '-P', String(pipeline),
     '-n', String(requests), '-t', test, '--csv'];
 }
 
@@ -375,7 +334,7 @@ function benchmarkArgs(cluster: Cluster, pipeline: number, requests: number, tes
 async function benchmark(cluster: Cluster, pipeline: number, requests: number, test: Test): Promise<Sample> {
   const [command, args] = pin(CLIENT_CPU, 'redis-benchmark', benchmarkArgs(cluster, pipeline, requests, test));
   const cpuBefore = cluster.cpuSeconds();
-  const result = await runTool(command, args, { timeoutMs: 300_000 });
+  const result = await runClient(command, args, 300_000);
   const cpu = cluster.cpuSeconds() - cpuBefore;
   const output = result.stdout + result.stderr;
   // In cluster mode redis-benchmark prints the masters it found before the CSV; the CSV starts at "test".
@@ -387,6 +346,30 @@ async function benchmark(cluster: Cluster, pipeline: number, requests: number, t
   }
   const column = (name: string) => Number(row[header.indexOf(name)]);
   return { ops: column('rps'), p50: column('p50_latency_ms'), p99: column('p99_latency_ms'), cpuUsPerOp: (cpu * 1e6) / requests };
+}
+
+/** Runs that failed (errors from the servers) and were redone, per cluster, with their first error line. */
+const redoneRuns: Array<{ cluster: string; error: string }> = [];
+const REDO_MAX = 2;
+
+/**
+ * A run in which the servers answered errors (slotraft's CLUSTERDOWN during a leader change, say) is
+ * redone, at most REDO_MAX times, once the cluster is ready again, and reported as redone.
+ */
+async function benchmarkOrRedo(cluster: Cluster, pipeline: number, requests: number, test: Test): Promise<Sample> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await benchmark(cluster, pipeline, requests, test);
+    } catch (err) {
+      if (attempt >= REDO_MAX) throw err;
+      const message = (err as Error).message;
+      const error = message.split('\n').find((line) => /error/i.test(line)) ?? message.split('\n')[0] ?? '';
+      redoneRuns.push({ cluster: cluster.label, error: error.slice(0, 200) });
+      progress(`${cluster.label}: run failed (${error.slice(0, 200)}); redoing it once the cluster is ready`);
+      await cluster.procs.waitClusterOk();
+      await cluster.waitStable();
+    }
+  }
 }
 
 function median(values: number[]): number {
@@ -424,7 +407,7 @@ async function measure(clusters: Record<Side, Cluster>, runs: number, quick: boo
     for (const test of TESTS) {
       const requests = { redis: 0, candidate: 0 };
       for (const kind of SIDES) {
-        const warm = await benchmark(clusters[kind], workload.pipeline, WARMUP_REQUESTS[workload.pipeline]! / (quick ? 4 : 1), test);
+        const warm = await benchmarkOrRedo(clusters[kind], workload.pipeline, workload.warmupRequests / (quick ? 2 : 1), test);
         requests[kind] = Math.min(REQUESTS_MAX, Math.max(REQUESTS_MIN, Math.round((warm.ops * seconds) / 10_000) * 10_000));
         progress(`warm-up ${workload.name} ${test.toUpperCase()} ${clusters[kind].label}: ${Math.round(warm.ops)} ops/s -> -n ${requests[kind]}`);
       }
@@ -435,7 +418,7 @@ async function measure(clusters: Record<Side, Cluster>, runs: number, quick: boo
     for (const row of rows) {
       const order: Side[] = run % 2 === 0 ? ['redis', 'candidate'] : ['candidate', 'redis'];
       for (const kind of order) {
-        const sample = await benchmark(clusters[kind], row.workload.pipeline, row.requests[kind], row.test);
+        const sample = await benchmarkOrRedo(clusters[kind], row.workload.pipeline, row.requests[kind], row.test);
         row.samples[kind].push(sample);
         progress(`run ${run + 1}/${runs} ${row.workload.name} ${row.test.toUpperCase()} ${clusters[kind].label}: ` +
           `${Math.round(sample.ops)} ops/s p50 ${sample.p50} ms p99 ${sample.p99} ms ${sample.cpuUsPerOp.toFixed(2)} us/op`);
@@ -464,6 +447,8 @@ interface FailoverResult {
   slot: number;
   killed: string;
   attempts: number;
+  /** From restarting the killed node to every node saying cluster_state:ok again. */
+  rejoinMs: number;
   /** What the failed attempts got, by kind of answer (ECONNREFUSED, MOVED, CLUSTERDOWN...). */
   errors: Map<string, number>;
 }
@@ -514,27 +499,30 @@ async function setUntilSuccess(
 
 async function timeFailovers(cluster: Cluster, count: number): Promise<FailoverResult[]> {
   const results: FailoverResult[] = [];
-  const seedPorts = cluster.nodes.map((node) => node.port);
+  const seedPorts = cluster.ports;
   for (let i = 0; i < count; i++) {
     // Keys spread over the slots, so that over the rounds different shards (and leaders) are killed.
     const key = `failover:${process.pid}:${i}`;
     const slot = keySlot(key);
-    const live = cluster.nodes.find((node) => node.running)!;
+    const live = cluster.procs.nodes.find((node) => node.running)!;
     const ownerPort = await slotOwnerPort(live.port, slot);
-    const victim = cluster.nodes.find((node) => node.port === ownerPort);
-    if (!victim) throw new Error(`${cluster.label}: no node serves slot ${slot} (CLUSTER SLOTS on ${live.label})`);
+    const victim = cluster.ports.indexOf(ownerPort ?? -1);
+    if (victim < 0) throw new Error(`${cluster.label}: no node serves slot ${slot} (CLUSTER SLOTS on port ${live.port})`);
     // The key's slot takes writes before the kill.
-    await setUntilSuccess(key, 'before', victim.port, seedPorts, performance.now());
+    await setUntilSuccess(key, 'before', ownerPort!, seedPorts, performance.now());
     const killedAt = performance.now();
-    victim.kill('SIGKILL');
-    const result = await setUntilSuccess(key, 'after', victim.port, seedPorts, killedAt);
-    results.push({ ...result, slot, killed: victim.label });
-    progress(`failover ${i + 1}/${count} ${cluster.label}: slot ${slot}, killed ${victim.label}: ${result.ms.toFixed(1)} ms, ` +
-      `${result.attempts} attempts (${[...result.errors].map(([k, n]) => `${k}×${n}`).join(' ')})`);
-    await victim.waitExit(5_000);
-    victim.start();
-    await cluster.waitReady();
-    if (cluster.kind === 'redis') await waitReplicasInSync(cluster.nodes);
+    const killed = cluster.procs.kill(victim, 'SIGKILL');
+    const result = await setUntilSuccess(key, 'after', ownerPort!, seedPorts, killedAt);
+    await killed;
+    const restartedAt = performance.now();
+    await cluster.restart(victim);
+    const rejoinMs = performance.now() - restartedAt;
+    results.push({ ...result, slot, killed: cluster.nodeLabel(victim), rejoinMs });
+    progress(`failover ${i + 1}/${count} ${cluster.label}: slot ${slot}, killed ${cluster.nodeLabel(victim)}: ` +
+      `${result.ms.toFixed(1)} ms, ${result.attempts} attempts (${[...result.errors].map(([k, n]) => `${k}×${n}`).join(' ')}); ` +
+      `rejoined in ${rejoinMs.toFixed(0)} ms`);
+    if (cluster.kind === 'redis') await cluster.waitReplicasInSync();
+    await cluster.waitStable();
   }
   return results;
 }
@@ -546,7 +534,20 @@ const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const load = () => loadavg()[0]!.toFixed(2);
 
+/** Share of one core that each cluster burns when idle, measured together over IDLE_SECONDS. */
+const IDLE_SECONDS = 3;
+
+async function idleCpu(clusters: Record<Side, Cluster>): Promise<Record<Side, number>> {
+  const before = { redis: clusters.redis.cpuSeconds(), candidate: clusters.candidate.cpuSeconds() };
+  await sleep(IDLE_SECONDS * 1000);
+  return {
+    redis: (clusters.redis.cpuSeconds() - before.redis) / IDLE_SECONDS,
+    candidate: (clusters.candidate.cpuSeconds() - before.candidate) / IDLE_SECONDS,
+  };
+}
+
 interface Results {
+  idle: Record<Side, number>;
   options: Options;
   rows: Row[];
   failovers: Partial<Record<Side, FailoverResult[]>>;
@@ -568,11 +569,17 @@ function report(results: Results): string {
   lines.push(options.candidate === 'slotraft'
     ? '# Cluster: 3-node slotraft vs Redis Cluster (3 masters + 3 replicas)'
     : '# Cluster: Redis Cluster vs a second Redis Cluster (`--candidate redis`: a check of the method)', '');
-  const flags = [options.quick ? ' --quick --write' : '', options.candidate === 'redis' ? ' --candidate redis' : ''].join('');
+  const flags = [options.quick ? ' --quick' : '', options.quick && options.write ? ' --write' : '',
+    options.candidate === 'redis' ? ' --candidate redis' : ''].join('');
   lines.push(`Generated by \`node dist/bench/cluster.js${flags}\` (\`bench/cluster.ts\`), started ${results.startedAt.toISOString()}.`);
   if (options.quick) {
-    lines.push('', `**Quick run**: ${options.runs} round(s), ~${RUN_SECONDS.quick} s runs, ${options.failovers} failovers. ` +
+    lines.push('', `**Quick run**: ${options.runs} round(s), ~${RUN_SECONDS.quick} s runs, ${options.failovers} failover(s). ` +
       'It checks that the benchmark works; its figures are indicative only.');
+  }
+  const busiest = Math.max(Number(results.loadAtStart), Number(load()));
+  if (busiest > 1) {
+    lines.push('', `**Preliminary figures**: the machine was busy with other work (load average up to ${busiest.toFixed(1)} on ` +
+      `${cpus().length} CPUs), so ops/s and latencies are noisy; rerun on a quiet machine for reference figures.`);
   }
   lines.push('', '## Machine and method', '');
   lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM; ` +
@@ -587,14 +594,23 @@ function report(results: Results): string {
     lines.push('- Candidate: a second, identical Redis Cluster (ratios should be ~1; how far they are from 1 is the noise of the method).');
   }
   lines.push(pinned
-    ? `- Pinned: every server process of both clusters on CPU ${SERVER_CPU} and redis-benchmark on CPU ${CLIENT_CPU} (\`taskset\`), as in \`bench/run.ts\`.`
+    ? `- Pinned: every server process of both clusters on CPU ${SERVER_CPU} and redis-benchmark on CPU ${CLIENT_CPU} (\`taskset -a -p -c 0 PID\` once started, \`taskset -c 1\` for the client), as in \`bench/run.ts\`.`
     : '- Not pinned (`--no-pin`, or fewer than 2 CPUs): servers and redis-benchmark share the CPUs.');
   lines.push(`- \`redis-benchmark --cluster -c ${CLIENTS}\`: it reads CLUSTER NODES and spreads the clients over the masters; ` +
     'each pipeline goes to a random slot of its node (the key is `key:{tag}:__rand_int__`, 3-byte values). GET runs after SET.');
+  lines.push(`- Before measuring, each cluster is ready (every node says \`cluster_state:ok\`) and settled (CLUSTER SLOTS unchanged ` +
+    `for ${STABLE_MS / 1000} s: slotraft balances its shard leaders after it says ok).`);
   lines.push(`- A warm-up run of each workload on each cluster sizes \`-n\` so that a run lasts ~${options.quick ? RUN_SECONDS.quick : RUN_SECONDS.full} s ` +
     `on that cluster; then ${options.runs} round(s), in which the two clusters alternate (and which goes first alternates). Medians are shown.`);
+  lines.push(`- Both clusters run all the time; idle, over ${IDLE_SECONDS} s before the runs, Redis Cluster used ` +
+    `${fmt(results.idle.redis * 100, 1)}% of a core and ${name} ${fmt(results.idle.candidate * 100, 1)}% (heartbeats, ticks).`);
   lines.push('- ops/s and client-observed p50/p99 come from redis-benchmark `--csv`; server CPU per op is Δ(utime+stime) summed over ' +
     'all the cluster\'s processes (`/proc/<pid>/stat`) ÷ requests: steadier than ops/s on a shared machine.');
+
+  if (redoneRuns.length > 0) {
+    lines.push(`- Redone runs (a run with error replies is redone once the cluster is ready, at most ${REDO_MAX} times): ` +
+      redoneRuns.map((r) => `${r.cluster}: \`${r.error.replace(/`/g, "'")}\``).join('; ') + '.');
+  }
 
   if (rows.length > 0) {
     lines.push('', '## Throughput and latency', '');
@@ -606,7 +622,7 @@ function report(results: Results): string {
       const c = row.candidate;
       const ratio = c.ops / r.ops;
       const target = TARGETS[row.test];
-      lines.push(`| ${row.workload.name} | ${row.test.toUpperCase()} | ${fmtInt(r.ops)} | ${fmtInt(c.ops)} | **${fmt(ratio)}** | ` +
+      lines.push(`| ${row.workload.name} | ${row.test.toUpperCase()} | ${fmtInt(r.ops)} | ${fmtInt(c.ops)} | **${fmt(ratio, 3)}** | ` +
         `≥ ${target} | ${ratio >= target ? 'yes' : '**no**'} | ${fmt(r.p50, 3)} / ${fmt(r.p99, 3)} | ${fmt(c.p50, 3)} / ${fmt(c.p99, 3)} | ` +
         `${fmt(r.cpuUsPerOp)} | ${fmt(c.cpuUsPerOp)} |`);
     }
@@ -620,8 +636,11 @@ function report(results: Results): string {
       'the key that succeeds. The client starts at the killed node, follows MOVED at once, and after any other failure ' +
       `(refused connection, CLUSTERDOWN, TRYAGAIN, a ${ATTEMPT_TIMEOUT_MS} ms time-out) waits ${RETRY_MS} ms and tries the next node; ` +
       'so the figure is the servers\' failover time plus at most ~10 ms. The killed node is then restarted with the same ' +
-      'command line and dir, and the next round waits until every node says `cluster_state:ok` again.', '');
-    lines.push('| cluster | failovers | median ms | max ms | min ms | answers seen while waiting (all rounds) |', '|---|---|---|---|---|---|');
+      'command line and dir, and the next round waits until every node says `cluster_state:ok` again and CLUSTER SLOTS ' +
+      `is unchanged for ${STABLE_MS / 1000} s. "restart → all ok" is the time from that restart until every node says ` +
+      '`cluster_state:ok` (for slotraft: the node is back and has caught up enough to serve).', '');
+    lines.push('| cluster | failovers | median ms | max ms | min ms | restart → all ok, median ms | answers seen while waiting (all rounds) |',
+      '|---|---|---|---|---|---|---|');
     for (const side of timed) {
       const list = failovers[side]!;
       const times = list.map((f) => f.ms);
@@ -630,7 +649,7 @@ function report(results: Results): string {
       const cluster = clusters[side];
       const label = cluster.kind === 'redis' ? `${cluster.label} (cluster-node-timeout ${REDIS_NODE_TIMEOUT_MS} ms)` : cluster.label;
       lines.push(`| ${label} | ${list.length} | **${fmt(median(times), 0)}** | **${fmt(Math.max(...times), 0)}** | ` +
-        `${fmt(Math.min(...times), 0)} | ${[...seen].map(([k, n]) => `${k} ×${n}`).join(', ')} |`);
+        `${fmt(Math.min(...times), 0)} | ${fmt(median(list.map((f) => f.rejoinMs)), 0)} | ${[...seen].map(([k, n]) => `${k} ×${n}`).join(', ')} |`);
     }
     for (const side of timed) {
       lines.push('', `${clusters[side].label}, each round (ms): ${failovers[side]!.map((f) => fmt(f.ms, 0)).join(', ')}.`);
@@ -638,9 +657,13 @@ function report(results: Results): string {
   }
 
   lines.push('', '## Commands', '');
-  lines.push(`Ports are the free ports of this run; DIR is a temporary dir${pinned ? '; `taskset -c 0` in front of each server' : ''}.`, '', '```');
-  lines.push(`# ${name}`, ...clusters.candidate.commandLines);
-  lines.push('# Redis Cluster', ...clusters.redis.commandLines);
+  lines.push(`Ports are the free ports of this run; DIR is a temporary dir${pinned ? '; each server is pinned by `taskset -a -p -c 0 PID` once started' : ''}.`, '', '```');
+  const describe = (cluster: Cluster) => cluster.kind === 'redis'
+    ? [`# ${cluster.label}: started by test/support/cluster-procs.ts (with --bind, --dir, --cluster-config-file, ` +
+      '--cluster-announce-ip), settings read back with CONFIG GET; then redis-cli --cluster create ADDRESSES --cluster-replicas 1',
+    ...cluster.commandLines]
+    : [`# ${cluster.label}: started by test/support/cluster-procs.ts, exact command lines`, ...cluster.commandLines];
+  lines.push(...describe(clusters.candidate), ...describe(clusters.redis));
   lines.push(`# each run (N from the warm-up run), against either cluster${pinned ? '; taskset -c 1 in front' : ''}`);
   for (const workload of WORKLOADS) {
     for (const test of TESTS) {
@@ -676,7 +699,10 @@ function writeSection(path: string, section: string): void {
 
 async function versionsText(): Promise<string> {
   const redis = (await runTool('redis-server', ['--version'])).stdout.trim().match(/v=(\S+)/)?.[1] ?? '?';
-  return `Node ${process.version}, Redis ${redis}`;
+  // Read-only git queries: which slotraft was measured.
+  const head = (await runTool('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).catch(() => null))?.stdout.trim() || '?';
+  const dirty = (await runTool('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']).catch(() => null))?.stdout.trim();
+  return `Node ${process.version}, Redis ${redis}, slotraft at commit ${head}${dirty ? ' with uncommitted changes' : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -686,18 +712,23 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const clusters: Partial<Record<Side, Cluster>> = {};
   try {
-    clusters.redis = await startRedisCluster('Redis Cluster');
-    progress(`Redis Cluster ready on ports ${clusters.redis.nodes.map((n) => n.port).join(',')}`);
-    clusters.candidate = options.candidate === 'slotraft' ? await startSlotraftCluster() : await startRedisCluster('Redis Cluster #2');
-    progress(`${clusters.candidate.label} ready on ports ${clusters.candidate.nodes.map((n) => n.port).join(',')}`);
+    clusters.redis = await Cluster.start('Redis Cluster', {
+      kind: 'redis', redisNodeTimeoutMs: options.failoverRedis ? REDIS_NODE_TIMEOUT_MS : REDIS_DEFAULT_NODE_TIMEOUT_MS,
+    });
+    progress(`Redis Cluster ready on ports ${clusters.redis.ports.join(',')}`);
+    clusters.candidate = options.candidate === 'slotraft'
+      ? await Cluster.start('slotraft', { kind: 'slotraft', nodes: 3 })
+      : await Cluster.start('Redis Cluster #2', { kind: 'redis', redisNodeTimeoutMs: REDIS_NODE_TIMEOUT_MS });
+    progress(`${clusters.candidate.label} ready on ports ${clusters.candidate.ports.join(',')}`);
     const both = clusters as Record<Side, Cluster>;
+    const idle = await idleCpu(both);
     const rows = options.throughput ? await measure(both, options.runs, options.quick) : [];
     const failovers: Partial<Record<Side, FailoverResult[]>> = {};
     if (options.failovers > 0) {
       failovers.candidate = await timeFailovers(both.candidate, options.failovers);
       if (options.failoverRedis) failovers.redis = await timeFailovers(both.redis, options.failovers);
     }
-    const section = report({ options, rows, failovers, clusters: both, versions: await versionsText(), loadAtStart, startedAt });
+    const section = report({ idle, options, rows, failovers, clusters: both, versions: await versionsText(), loadAtStart, startedAt });
     process.stdout.write(section + '\n');
     if (options.write && options.out !== '-') {
       writeSection(options.out, section);
