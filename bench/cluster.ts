@@ -15,6 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { CAN_PIN, CLIENT_CPU, SERVER_CPU, pinned } from './pinning.js';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,11 +76,9 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Processes: every child is registered here so that an error, Ctrl-C or SIGTERM kills them all.
 
-const SERVER_CPU = '0';
-const CLIENT_CPU = '1';
-let pinned = cpus().length >= 2;
-const pin = (cpu: string, command: string, args: string[]): [string, string[]] =>
-  pinned ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+/** Cleared by --no-pin. */
+let pinning = CAN_PIN;
+const pin = (cpu: string, command: string, args: string[]): [string, string[]] => pinned(pinning, cpu, command, args);
 
 /** The client tools started here. */
 const liveChildren = new Set<ChildProcess>();
@@ -214,7 +213,7 @@ class Cluster {
   /** Pins every thread of node i to SERVER_CPU; threads it starts later inherit that. */
   private async pin(i: number): Promise<void> {
     const pid = this.procs.nodes[i]!.pid;
-    if (!pinned || pid === null) return;
+    if (!pinning || pid === null) return;
     const result = await runClient('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], 10_000);
     if (result.code !== 0) throw new Error(`taskset on ${this.nodeLabel(i)} failed: ${result.stderr}`);
   }
@@ -593,7 +592,7 @@ function report(results: Results): string {
   } else {
     lines.push('- Candidate: a second, identical Redis Cluster (ratios should be ~1; how far they are from 1 is the noise of the method).');
   }
-  lines.push(pinned
+  lines.push(pinning
     ? `- Pinned: every server process of both clusters on CPU ${SERVER_CPU} and redis-benchmark on CPU ${CLIENT_CPU} (\`taskset -a -p -c 0 PID\` once started, \`taskset -c 1\` for the client), as in \`bench/run.ts\`.`
     : '- Not pinned (`--no-pin`, or fewer than 2 CPUs): servers and redis-benchmark share the CPUs.');
   lines.push(`- \`redis-benchmark --cluster -c ${CLIENTS}\`: it reads CLUSTER NODES and spreads the clients over the masters; ` +
@@ -657,14 +656,14 @@ function report(results: Results): string {
   }
 
   lines.push('', '## Commands', '');
-  lines.push(`Ports are the free ports of this run; DIR is a temporary dir${pinned ? '; each server is pinned by `taskset -a -p -c 0 PID` once started' : ''}.`, '', '```');
+  lines.push(`Ports are the free ports of this run; DIR is a temporary dir${pinning ? '; each server is pinned by `taskset -a -p -c 0 PID` once started' : ''}.`, '', '```');
   const describe = (cluster: Cluster) => cluster.kind === 'redis'
     ? [`# ${cluster.label}: started by test/support/cluster-procs.ts (with --bind, --dir, --cluster-config-file, ` +
       '--cluster-announce-ip), settings read back with CONFIG GET; then redis-cli --cluster create ADDRESSES --cluster-replicas 1',
     ...cluster.commandLines]
     : [`# ${cluster.label}: started by test/support/cluster-procs.ts, exact command lines`, ...cluster.commandLines];
   lines.push(...describe(clusters.candidate), ...describe(clusters.redis));
-  lines.push(`# each run (N from the warm-up run), against either cluster${pinned ? '; taskset -c 1 in front' : ''}`);
+  lines.push(`# each run (N from the warm-up run), against either cluster${pinning ? '; taskset -c 1 in front' : ''}`);
   for (const workload of WORKLOADS) {
     for (const test of TESTS) {
       lines.push(`redis-benchmark ${benchmarkArgs(clusters.candidate, workload.pipeline, 0, test).join(' ').replace('-n 0', '-n N')}`);
@@ -707,7 +706,7 @@ async function versionsText(): Promise<string> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  pinned &&= options.pin;
+  pinning &&= options.pin;
   const startedAt = new Date();
   const loadAtStart = load();
   const clusters: Partial<Record<Side, Cluster>> = {};

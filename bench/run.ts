@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { CAN_PIN, CLIENT_CPU, SERVER_CPU, pinned } from './pinning.js';
 import { join } from 'node:path';
 import { HOST, ROOT, freePort, runTool, sendCommand } from '../compat/harness.js';
 
@@ -41,11 +42,7 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-const SERVER_CPU = '0';
-const CLIENT_CPU = '1';
-const pinned = cpus().length >= 2;
-const pin = (cpu: string, command: string, args: string[]): [string, string[]] =>
-  pinned ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
+const pin = (cpu: string, command: string, args: string[]): [string, string[]] => pinned(CAN_PIN, cpu, command, args);
 
 interface Server {
   label: string;
@@ -306,7 +303,7 @@ function report(
   lines.push(`- Servers: Redis with \`--save '' --appendonly no\` (standalone); ` + (options.candidate === 'slotraft'
     ? 'slotraft as started by `bin/slotraft.js server --port P --dir D --admin-port 0` (a one-node cluster owning all 16384 slots).'
     : 'a second, identical Redis as the candidate (`--candidate redis`: a check of the method, ratios should be ~1).'));
-  lines.push(pinned
+  lines.push(CAN_PIN
     ? `- Pinned: each server on CPU ${SERVER_CPU} and redis-benchmark on CPU ${CLIENT_CPU} (\`taskset\`), as in the performance anchors.`
     : '- Not pinned (fewer than 2 CPUs).');
   lines.push(`- ${options.runs} run(s) of each workload; within each run Redis and ${name} alternate (the first one alternates too); medians are shown.`);

@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { respCommand } from './server/resp-command.js';
 
 export const CLUSTER_USAGE = `Usage: slotraft cluster [--nodes N] [--base-port P] [--dir D] [--replicas R] [--<directive> <value>...]
 
@@ -46,24 +46,12 @@ function parse(args: readonly string[]): LauncherOptions {
   return o;
 }
 
-/** One INFO-style field of `CLUSTER INFO` from a node, or null if it does not answer. */
+/** A node's cluster_state (`ok`, `fail`), or null if it does not answer. */
 function clusterState(port: number): Promise<string | null> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let data = '';
-    const finish = (v: string | null) => {
-      socket.destroy();
-      done(v);
-    };
-    socket.setTimeout(1000, () => finish(null));
-    socket.on('error', () => finish(null));
-    socket.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-      const m = /cluster_state:(\w+)/.exec(data);
-      if (m) finish(m[1]!);
-    });
-    socket.write('CLUSTER INFO\r\n');
-  });
+  return respCommand('127.0.0.1', port, ['CLUSTER', 'INFO'], 1000).then(
+    (text) => /cluster_state:(\w+)/.exec(text)?.[1] ?? null,
+    () => null,
+  );
 }
 
 export async function runCluster(args: readonly string[], slotraftBin: string): Promise<void> {

@@ -192,7 +192,7 @@ function applyChecked(s: MetaState, c: MetaCommand): Checked {
     case 'RemoveNode': {
       const node = findNode(s, c.id);
       if (!node) return `unknown node ${String(c.id)}`;
-      const holding = s.shards.find((sh) => sh.voters.includes(node.raftId) || sh.learners.includes(node.raftId));
+      const holding = s.shards.find((sh) => holdsReplica(sh, node.raftId));
       if (holding) return `node ${c.id} still holds a replica of shard ${holding.groupId}`;
       return { state: { ...s, nodes: s.nodes.filter((n) => n !== node) } };
     }
@@ -352,6 +352,11 @@ function replaceNode(s: MetaState, node: MetaNode): MetaNode[] {
 }
 
 // ---- queries ----
+
+/** The node is a voter or a learner of the shard. */
+export function holdsReplica(shard: MetaShard, raftId: NodeId): boolean {
+  return shard.voters.includes(raftId) || shard.learners.includes(raftId);
+}
 
 export function findNode(s: MetaState, id: string): MetaNode | undefined {
   return s.nodes.find((n) => n.id === id);

@@ -13,7 +13,6 @@
 // and every second.
 
 import { createHash, randomInt } from 'node:crypto';
-import { connect } from 'node:net';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandSpec } from '../commands/types.js';
@@ -26,6 +25,7 @@ import {
   encodeMetaCommand,
   encodeMetaState,
   findShard,
+  holdsReplica,
   nodeByRaftId,
   shardMembersCommand,
   type MetaCommand,
@@ -35,7 +35,7 @@ import { confChangeOf, initialLayout, planLeaderTransfers, planMembership, type 
 import { buildClusterView, type PeerStatus, type ShardStatus } from '../cluster/view-builder.js';
 import type { ClusterView } from '../cluster/view.js';
 import { MultiRaft } from '../raft/multi/multi-raft.js';
-import type { ApplierPort, Frame } from '../raft/multi/ports.js';
+import type { ApplierPort, Frame, GroupMessage } from '../raft/multi/ports.js';
 import type { ReadState, SoftState } from '../raft/ready.js';
 import { DiskLog, type FsyncPolicy } from '../raft/storage/disk-log.js';
 import { ConfChangeType, MessageType, type ConfState, type Entry, type GroupId, type Index, type Message, type NodeId, type Snapshot, type Term } from '../raft/types.js';
@@ -43,6 +43,7 @@ import { Keyspace } from '../store/keyspace.js';
 import { ClusterBus, type SnapshotSink } from './bus.js';
 import { RpcType, decodeJson, decodeRpc, encodeJson, encodeRpc, type JoinReply, type JoinRequest } from './cluster-rpc.js';
 import type { Logger } from './logger.js';
+import { respCommand } from './resp-command.js';
 import { EngineApplier, RaftEngine, type ReadConsistency } from './raft-engine.js';
 
 /** Raft ticks per election timeout (randomized in [e, 2e) by the core) and per heartbeat. */
@@ -181,6 +182,9 @@ export class ClusterRuntime implements ApplierPort {
   private readonly streamedSnapshots = new Map<GroupId, { from: NodeId; index: Index; data: Buffer }>();
   /** Commands waiting for a leader to show up in the view (bounded by maxclients: one per connection). */
   private viewWaiters: (() => void)[] = [];
+  /** Shard id -> group id of `groupsByShardIdOf` (every data command looks its engine up). */
+  private groupsByShardId = new Map<string, GroupId>();
+  private groupsByShardIdOf: MetaState | null = null;
   private ticks = 0;
   private closed = false;
   private seedState = 0;
@@ -252,14 +256,12 @@ export class ClusterRuntime implements ApplierPort {
         onRequest: (from, body) => this.onRequest(from, body),
         onSnapshot: (from, groupId, index) => this.snapshotSink(from, groupId, index),
         onPeerDown: (id) => {
-          this.viewDirty = true;
-          this.wakeViewWaiters();
+          this.viewMayHaveChanged();
           this.multi?.reportUnreachable(id);
           this.kick();
         },
         onPeerUp: () => {
-          this.viewDirty = true;
-          this.wakeViewWaiters();
+          this.viewMayHaveChanged();
           this.announceLeaders();
         },
       });
@@ -338,7 +340,9 @@ export class ClusterRuntime implements ApplierPort {
     });
   }
 
-  private wakeViewWaiters(): void {
+  /** Leaders, links or metadata changed: rebuild the view on next use, and wake who waits for it. */
+  private viewMayHaveChanged(): void {
+    this.viewDirty = true;
     if (this.viewWaiters.length === 0) return;
     const waiters = this.viewWaiters;
     this.viewWaiters = [];
@@ -349,8 +353,12 @@ export class ClusterRuntime implements ApplierPort {
 
   /** The engine of a shard hosted here, by its 40-hex shard id. */
   engineFor(shardId: string): RaftEngine | undefined {
-    const shard = this.meta.shards.find((s) => s.id === shardId);
-    return shard === undefined ? undefined : this.engines.engine(shard.groupId);
+    if (this.groupsByShardIdOf !== this.meta) {
+      this.groupsByShardIdOf = this.meta;
+      this.groupsByShardId = new Map(this.meta.shards.map((s) => [s.id, s.groupId]));
+    }
+    const groupId = this.groupsByShardId.get(shardId);
+    return groupId === undefined ? undefined : this.engines.engine(groupId);
   }
 
   /** Engines of the shards this node leads (what DBSIZE, KEYS, SCAN and expiry work on). */
@@ -472,7 +480,7 @@ export class ClusterRuntime implements ApplierPort {
           if (ids.has(raftId)) return;
           try {
             const reply = await this.bus.request(raftId, encodeRpc(RpcType.WhoAmI, {}), 1000);
-            const id = (JSON.parse(reply.latin1Slice(0)) as { id: string }).id;
+            const id = decodeJson<{ id: string }>(reply).id;
             if (/^[0-9a-f]{40}$/.test(id)) ids.set(raftId, id);
           } catch {
             // not up yet
@@ -485,13 +493,14 @@ export class ClusterRuntime implements ApplierPort {
       }
     }
     const raftIds = o.init.map((_, i) => i + 1);
+    const layout = initialLayout(o.shardCount, raftIds, o.replicas);
     let state = emptyMetaState();
     const commands: MetaCommand[] = [
       ...o.init.map((m, i): MetaCommand => ({ type: 'AddNode', id: ids.get(i + 1)!, ip: m.ip, port: m.port, busPort: m.busPort, hostname: '' })),
       { type: 'SetConfig', replicas: o.replicas },
       {
         type: 'CreateShards',
-        shards: initialLayout(o.shardCount, raftIds, o.replicas).map((s, i) => ({
+        shards: layout.map((s, i) => ({
           id: createHash('sha1').update(`${this.identity.clusterId}/shard/${i + 1}`).digest('hex'),
           slots: [s.slots],
           voters: s.voters,
@@ -516,7 +525,6 @@ export class ClusterRuntime implements ApplierPort {
     this.metaApplied = 1;
     this.metaSnapshotIndex = 1;
     this.multi.createGroup(META_GROUP_ID, { storage: this.disk.group(META_GROUP_ID), applied: 1 });
-    const layout = initialLayout(o.shardCount, raftIds, o.replicas);
     for (const shard of state.shards) {
       if (!shard.voters.includes(this.raftId)) continue;
       this.hostShard(shard.groupId, shard.voters);
@@ -625,9 +633,11 @@ export class ClusterRuntime implements ApplierPort {
   }
 
   private send(frame: Frame): void {
-    const big = frame.messages.filter((m) => m.message.type === MessageType.Snap && (m.message.snapshot?.data.length ?? 0) > INLINE_SNAPSHOT_BYTES);
-    if (big.length > 0) frame.messages.splice(0, frame.messages.length, ...frame.messages.filter((m) => !big.includes(m)));
-    for (const m of big) this.streamSnapshot(frame.to, m.groupId, m.message);
+    const isBig = (m: GroupMessage) => m.message.type === MessageType.Snap && (m.message.snapshot?.data.length ?? 0) > INLINE_SNAPSHOT_BYTES;
+    if (frame.messages.some(isBig)) {
+      for (const m of frame.messages) if (isBig(m)) this.streamSnapshot(frame.to, m.groupId, m.message);
+      frame.messages.splice(0, frame.messages.length, ...frame.messages.filter((m) => !isBig(m)));
+    }
     const sent = this.bus.sendRaft(frame);
     for (const { groupId, message } of frame.messages) {
       if (message.type !== MessageType.Snap) continue;
@@ -773,9 +783,8 @@ export class ClusterRuntime implements ApplierPort {
   }
 
   softStateChanged(groupId: GroupId, softState: SoftState, term: Term): void {
-    this.viewDirty = true;
+    this.viewMayHaveChanged();
     this.lastLeaderChangeAt = performance.now();
-    this.wakeViewWaiters();
     if (groupId !== META_GROUP_ID) {
       const engine = this.engines.engine(groupId);
       this.engines.softStateChanged(groupId, softState, term);
@@ -787,8 +796,7 @@ export class ClusterRuntime implements ApplierPort {
   // ---- metadata ----
 
   private metaChanged(): void {
-    this.viewDirty = true;
-    this.wakeViewWaiters();
+    this.viewMayHaveChanged();
     this.connectPeers();
     for (const [g, report] of this.pendingMemberReports) {
       const shard = findShard(this.meta, g);
@@ -799,8 +807,7 @@ export class ClusterRuntime implements ApplierPort {
     this.dropLeftGroups();
     // Host the shards this node was made a member of (a new replica catches up from the leader).
     for (const shard of this.meta.shards) {
-      const member = shard.voters.includes(this.raftId) || shard.learners.includes(this.raftId);
-      if (member && !this.multi.hasGroup(shard.groupId)) this.hostShard(shard.groupId, []);
+      if (holdsReplica(shard, this.raftId) && !this.multi.hasGroup(shard.groupId)) this.hostShard(shard.groupId, []);
     }
   }
 
@@ -871,8 +878,7 @@ export class ClusterRuntime implements ApplierPort {
   private reconcileMetaGroup(): void {
     const g = META_GROUP_ID;
     for (const n of this.meta.nodes) {
-      const holds = this.meta.shards.some((s) => s.voters.includes(n.raftId) || s.learners.includes(n.raftId));
-      if (n.draining && !holds) this.proposeMeta({ type: 'RemoveNode', id: n.id });
+      if (n.draining && !this.meta.shards.some((s) => holdsReplica(s, n.raftId))) this.proposeMeta({ type: 'RemoveNode', id: n.id });
     }
     if (this.confChangePending(g)) return;
     const config = this.multi.status(g).config;
@@ -931,8 +937,7 @@ export class ClusterRuntime implements ApplierPort {
     for (const g of this.multi.groupIds()) {
       if (g === META_GROUP_ID) continue;
       const shard = findShard(this.meta, g);
-      const member = shard !== undefined && (shard.voters.includes(this.raftId) || shard.learners.includes(this.raftId));
-      if (member || this.multi.basicStatus(g).softState.role === 'leader') continue;
+      if ((shard !== undefined && holdsReplica(shard, this.raftId)) || this.multi.basicStatus(g).softState.role === 'leader') continue;
       this.multi.removeGroup(g);
       this.engines.unregister(g);
       this.snapshotIndex.delete(g);
@@ -1017,9 +1022,8 @@ export class ClusterRuntime implements ApplierPort {
       const known = this.claims.get(g);
       if (known === undefined || term >= known.term) {
         if (known?.leader !== from) {
-          this.viewDirty = true;
+          this.viewMayHaveChanged();
           this.lastLeaderChangeAt = performance.now();
-          this.wakeViewWaiters();
         }
         this.claims.set(g, { leader: from, term });
       }
@@ -1141,27 +1145,4 @@ export class ClusterRuntime implements ApplierPort {
       this.snapshotting = false;
     }
   }
-}
-
-
-/** One command to a node's client port (a joiner asking a seed); resolves with the reply's text. */
-function respCommand(host: string, port: number, argv: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    let data = Buffer.alloc(0);
-    const done = (err: Error | null, text = '') => {
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(text);
-    };
-    socket.setTimeout(3000, () => done(new Error(`no answer from ${host}:${port}`)));
-    socket.on('error', (err) => done(err));
-    socket.on('data', (chunk) => {
-      data = Buffer.concat([data, chunk]);
-      if (data[0] === 0x2d) return done(new Error(data.toString('latin1').trim()));
-      const m = /^[$=](\d+)\r\n/.exec(data.toString('latin1', 0, 32));
-      if (m !== null && data.length >= m[0].length + Number(m[1]) + 2) done(null, data.toString('latin1', m[0].length, m[0].length + Number(m[1])));
-    });
-    socket.write(argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('').replace(/^/, `*${argv.length}\r\n`));
-  });
 }

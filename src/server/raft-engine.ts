@@ -182,8 +182,9 @@ export class RaftEngine implements ShardEngine {
     return this.pendingReadCount;
   }
 
+  /** Read straight from the core: this runs on every write, and a status object per call is garbage. */
   isLeader(): boolean {
-    return this.multi.basicStatus(this.groupId).softState.role === 'leader';
+    return this.multi.rawNode(this.groupId).raft.role === 'leader';
   }
 
   private notLeader(): NotLeaderError {
@@ -199,7 +200,7 @@ export class RaftEngine implements ShardEngine {
    */
   write(command: DataCommand, argv: readonly string[], resp: 2 | 3): Promise<EngineResult> {
     void command; // replicas find the command again by name when they apply
-    if (this.multi.basicStatus(this.groupId).softState.role !== 'leader') throw this.notLeader();
+    if (!this.isLeader()) throw this.notLeader();
     if (this.pendingWrites.size + this.queuedWriteCount >= this.maxPendingWrites) return Promise.resolve(PENDING_WRITES_FULL);
     let queue = this.queuedWrites[resp];
     if (queue === null) {
@@ -270,8 +271,7 @@ export class RaftEngine implements ShardEngine {
   }
 
   private proposeNow(kind: EntryKind, argvs: readonly (readonly string[])[], resp: 2 | 3): Promise<ApplyOutcome | ErrorReply> {
-    const status = this.multi.basicStatus(this.groupId);
-    if (status.softState.role !== 'leader') throw this.notLeader();
+    if (!this.isLeader()) throw this.notLeader();
     if (this.pendingWrites.size >= this.maxPendingWrites) return Promise.resolve(PENDING_WRITES_FULL);
     const node = this.multi.nodeId;
     this.seq = Math.max(this.seq, this.stateMachine.lastSequence(node)) + 1;
@@ -287,7 +287,7 @@ export class RaftEngine implements ShardEngine {
     }
     this.onWork();
     return new Promise((settle) => {
-      this.pendingWrites.set(seq, { term: status.hardState.term, settle });
+      this.pendingWrites.set(seq, { term: this.multi.rawNode(this.groupId).raft.term, settle });
     });
   }
 

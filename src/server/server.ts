@@ -21,7 +21,7 @@ import { LocalEngine, type ShardEngine } from './engine.js';
 import type { Logger, LogLevel } from './logger.js';
 import { Stats } from './stats.js';
 import { ClusterRuntime, parseAddress, parseInitList } from './cluster-runtime.js';
-import { NotLeaderError, type RaftEngine } from './raft-engine.js';
+import { EngineWriteError, NotLeaderError, type RaftEngine } from './raft-engine.js';
 import { ErrorReply } from '../resp/reply.js';
 import type { FsyncPolicy } from '../raft/storage/disk-log.js';
 import { keySlot } from '../cluster/slot.js';
@@ -116,19 +116,14 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     if (this.runtime !== null) await this.runtime.start();
     const port = this.config.number('port');
     const host = this.config.string('bind').split(' ')[0] || '127.0.0.1';
-    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    listener.maxConnections = Number.MAX_SAFE_INTEGER; // maxclients is enforced with Redis's error
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ port, host, backlog: this.config.number('tcp-backlog') }, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
-    listener.on('error', (error) => this.logger.warning('listener error', { error: error.message }));
+    const listener = await this.listen(host, port, false);
     this.listener = listener;
     const replicaPort = this.config.number('replica-port');
-    if (this.runtime !== null && replicaPort > 0) this.replicaListener = await this.listen(host, replicaPort, true);
+    if (this.runtime !== null && replicaPort > 0) {
+      this.replicaListener = await this.listen(host, replicaPort, true).catch((error: Error) => {
+        throw Object.assign(error, { replicaPort });
+      });
+    }
     const address = listener.address();
     this.process.tcpPort = typeof address === 'object' && address !== null ? address.port : port;
     this.currentView = this.buildView(this.process.tcpPort);
@@ -190,7 +185,7 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
     }
     return Promise.all(this.runtime.ledEngines().map((e) => e.flush())).then(
       () => OK,
-      (error: unknown) => (error instanceof Error && 'reply' in error ? (error.reply as ErrorReply) : new ErrorReply(String(error))),
+      (error: unknown) => (error instanceof EngineWriteError ? error.reply : new ErrorReply(String(error))),
     );
   }
   raftId(): number {
@@ -286,13 +281,20 @@ export class SlotraftServer implements ServerApi, DispatchHost, ConnectionHost {
 
   // ---------------------------------------------------------------- internals
 
-  /** A second listener whose connections start in READONLY mode (what replicas' CLUSTER SLOTS entries name). */
+  /**
+   * A client listener. `readonly`: its connections start in READONLY mode (the replica-port that
+   * replicas' CLUSTER SLOTS entries name).
+   */
   private listen(host: string, port: number, readonly: boolean): Promise<Server> {
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket, readonly));
-    listener.maxConnections = Number.MAX_SAFE_INTEGER;
+    listener.maxConnections = Number.MAX_SAFE_INTEGER; // maxclients is enforced with Redis's error
     return new Promise((resolve, reject) => {
-      listener.once('error', (error) => reject(Object.assign(error, { replicaPort: port })));
-      listener.listen({ port, host, backlog: this.config.number('tcp-backlog') }, () => resolve(listener));
+      listener.once('error', reject);
+      listener.listen({ port, host, backlog: this.config.number('tcp-backlog') }, () => {
+        listener.off('error', reject);
+        listener.on('error', (error) => this.logger.warning('listener error', { error: error.message }));
+        resolve(listener);
+      });
     });
   }
 
